@@ -1,0 +1,135 @@
+"""Isotropic Gaussian mixtures in closed form: the post's data and every noised version of it.
+
+    p(x) = sum_k pi_k N(x; mu_k, s_k^2 I)
+
+Both forward processes of the post keep a Gaussian mixture a Gaussian mixture, so the density
+and the score of the *noised* data are known exactly at every noise level:
+
+    variance preserving (DDPM, Ho et al. 2020, eq. 4):
+        x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps
+        =>  q(x_t) = sum_k pi_k N(x_t; sqrt(abar_t) mu_k, (abar_t s_k^2 + 1 - abar_t) I)
+    variance exploding (NCSN, Song & Ermon 2019, sec. 4.2):
+        x~ = x + sigma eps
+        =>  q_sigma(x~) = sum_k pi_k N(x~; mu_k, (s_k^2 + sigma^2) I)
+
+These are the test oracles and the references the learned models are measured against.
+Everything is float64 NumPy; `score_torch` evaluates the same score on tensors, for samplers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """sum_k weights[k] N(means[k], stds[k]^2 I) in d dimensions."""
+
+    means: np.ndarray  # (K, d)  mu_k
+    stds: np.ndarray  # (K,)    s_k, per-axis standard deviation
+    weights: np.ndarray  # (K,)    pi_k, sum to one
+
+    def __post_init__(self) -> None:
+        means = np.asarray(self.means, dtype=np.float64)
+        stds = np.broadcast_to(np.asarray(self.stds, dtype=np.float64), means.shape[:1]).copy()
+        weights = np.asarray(self.weights, dtype=np.float64)
+        if means.ndim != 2 or weights.shape != means.shape[:1]:
+            raise ValueError(f"means must be (K, d) and weights (K,), got {means.shape}, "
+                             f"{weights.shape}")
+        if np.any(stds <= 0) or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
+            raise ValueError("stds must be > 0 and weights a probability vector")
+        object.__setattr__(self, "means", means)
+        object.__setattr__(self, "stds", stds)
+        object.__setattr__(self, "weights", weights / weights.sum())
+
+    @property
+    def n_components(self) -> int:
+        return self.means.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    # sampling
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n draws x ~ p, shape (n, d)."""
+        return self.sample_with_labels(n, rng)[0]
+
+    def sample_with_labels(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """n draws and the component k each came from: ((n, d), (n,))."""
+        k = rng.choice(self.n_components, size=n, p=self.weights)
+        eps = rng.standard_normal((n, self.dim))
+        return self.means[k] + self.stds[k, None] * eps, k
+
+    # density
+    def _log_components(self, x: np.ndarray) -> np.ndarray:
+        """log pi_k + log N(x; mu_k, s_k^2 I), shape (..., K)."""
+        x = np.asarray(x, dtype=np.float64)
+        var = self.stds**2  # (K,)
+        sq = ((x[..., None, :] - self.means) ** 2).sum(-1)  # (..., K)
+        log_norm = -0.5 * self.dim * np.log(2 * np.pi * var)
+        return np.log(self.weights) + log_norm - 0.5 * sq / var
+
+    def log_prob(self, x: np.ndarray) -> np.ndarray:
+        """log p(x), shape (...,) for x of shape (..., d)."""
+        return _logsumexp(self._log_components(x))
+
+    def prob(self, x: np.ndarray) -> np.ndarray:
+        return np.exp(self.log_prob(x))
+
+    def responsibilities(self, x: np.ndarray) -> np.ndarray:
+        """Posterior over components r_k(x) = p(k | x), shape (..., K)."""
+        lc = self._log_components(x)
+        return np.exp(lc - _logsumexp(lc)[..., None])
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """grad_x log p(x) = sum_k r_k(x) (mu_k - x) / s_k^2, shape (..., d)."""
+        x = np.asarray(x, dtype=np.float64)
+        r = self.responsibilities(x) / self.stds**2  # (..., K)
+        return r @ self.means - r.sum(-1, keepdims=True) * x
+
+    def score_torch(self, x):
+        """The same score on a torch tensor (any float dtype), returned in x's dtype."""
+        import torch
+
+        means = torch.as_tensor(self.means, dtype=torch.float64)
+        var = torch.as_tensor(self.stds**2, dtype=torch.float64)
+        logw = torch.as_tensor(np.log(self.weights), dtype=torch.float64)
+        x64 = x.to(torch.float64)
+        sq = ((x64[..., None, :] - means) ** 2).sum(-1)  # (..., K)
+        logits = logw - 0.5 * self.dim * torch.log(var) - 0.5 * sq / var
+        r = torch.softmax(logits, dim=-1) / var
+        return (r @ means - r.sum(-1, keepdim=True) * x64).to(x.dtype)
+
+    # the two forward processes
+    def vp(self, alpha_bar: float) -> GaussianMixture:
+        """q(x_t) for x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps (variance preserving)."""
+        if not 0.0 < alpha_bar <= 1.0:
+            raise ValueError(f"alpha_bar must be in (0, 1], got {alpha_bar}")
+        stds = np.sqrt(alpha_bar * self.stds**2 + (1.0 - alpha_bar))
+        return GaussianMixture(np.sqrt(alpha_bar) * self.means, stds, self.weights)
+
+    def ve(self, sigma: float) -> GaussianMixture:
+        """q_sigma(x~) for x~ = x + sigma eps (variance exploding)."""
+        if sigma < 0:
+            raise ValueError(f"sigma must be >= 0, got {sigma}")
+        return GaussianMixture(self.means, np.sqrt(self.stds**2 + sigma**2), self.weights)
+
+
+def ring(k: int = 8, radius: float = 2.0, std: float = 0.1, weights=None) -> GaussianMixture:
+    """K Gaussians on a circle: mu_k = radius (cos 2 pi k / K, sin 2 pi k / K), s_k = std."""
+    if k < 1 or radius < 0 or std <= 0:
+        raise ValueError(f"need k >= 1, radius >= 0, std > 0; got {k}, {radius}, {std}")
+    angle = 2 * np.pi * np.arange(k) / k
+    means = radius * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    w = np.full(k, 1.0 / k) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (k,):
+        raise ValueError(f"weights must have {k} entries, got {w.shape}")
+    return GaussianMixture(means, np.full(k, float(std)), w / w.sum())
+
+
+def _logsumexp(a: np.ndarray) -> np.ndarray:
+    m = np.max(a, axis=-1, keepdims=True)
+    return (m + np.log(np.exp(a - m).sum(-1, keepdims=True)))[..., 0]

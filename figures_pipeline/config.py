@@ -1,0 +1,155 @@
+"""One TOML file per post holds every hyperparameter; profiles and `--set` override it.
+
+Layout of the file:
+
+    seed = 0                      # top-level and [table] values form the `default` profile
+    [ddpm]
+    steps = 4000
+    [profiles.fast.ddpm]          # a profile overrides some of them
+    steps = 300
+
+The default profile's keys and value types are the schema: an override of an unknown key (with a
+did-you-mean suggestion) or of the wrong type is refused before anything runs. Range checks belong
+to the application, which passes a `validate(values)` callable that raises `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PUBLISHED_PROFILE = "default"
+PROFILES_TABLE = "profiles"
+
+
+class ConfigError(ValueError):
+    """A bad config file, profile, key, type or value; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved values of one profile (nested dicts), and where they came from."""
+
+    values: dict[str, Any]
+    profile: str = PUBLISHED_PROFILE
+    path: Path | None = None
+    overrides: tuple[str, ...] = field(default=())
+
+    def get(self, dotted: str) -> Any:
+        """The value at 'table.key' (or a whole table)."""
+        node: Any = self.values
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise ConfigError(f"{self._where()}: no config key '{dotted}'"
+                                  f"{_suggest(dotted, flatten(self.values))}")
+            node = node[part]
+        return node
+
+    def select(self, keys: Iterable[str]) -> dict[str, Any]:
+        """{key: value} for the given dotted keys (tables included whole), sorted by key."""
+        return {k: copy.deepcopy(self.get(k)) for k in sorted(set(keys))}
+
+    @property
+    def is_published(self) -> bool:
+        return self.profile == PUBLISHED_PROFILE
+
+    def _where(self) -> str:
+        return str(self.path) if self.path else "config"
+
+
+def load_config(
+    path: str | Path,
+    profile: str = PUBLISHED_PROFILE,
+    overrides: Iterable[str] = (),
+    validate: Callable[[dict[str, Any]], None] | None = None,
+) -> Config:
+    """Read `path`, apply `[profiles.<profile>]`, then each 'key=value' override, then validate."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    profiles = raw.pop(PROFILES_TABLE, {})
+    base = raw
+    values = copy.deepcopy(base)
+    if profile != PUBLISHED_PROFILE:
+        if profile not in profiles:
+            names = ", ".join(sorted([PUBLISHED_PROFILE, *profiles]))
+            raise ConfigError(f"{path}: unknown profile '{profile}' (choose from: {names})")
+        for key, value in flatten(profiles[profile]).items():
+            _assign(values, base, key, value, f"{path} [{PROFILES_TABLE}.{profile}]")
+    overrides = tuple(overrides)
+    for item in overrides:
+        key, value = parse_override(item)
+        _assign(values, base, key, value, f"--set {item}")
+    if validate is not None:
+        try:
+            validate(values)
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+    return Config(values, profile, path, overrides)
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """'ddpm.steps=300' -> ('ddpm.steps', 300); the value is read as TOML, else as a string."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set ddpm.steps=300")
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return key, value
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1}} -> {'a.b': 1}."""
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, name + "."))
+        else:
+            out[name] = v
+    return out
+
+
+def _assign(values: dict, base: dict, key: str, value: Any, where: str) -> None:
+    known = flatten(base)
+    if key not in known:
+        raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, known)}")
+    expected = known[key]
+    value = _coerce(value, expected, f"{where}: '{key}'")
+    *tables, leaf = key.split(".")
+    node = values
+    for t in tables:
+        node = node[t]
+    node[leaf] = value
+
+
+def _coerce(value: Any, expected: Any, what: str) -> Any:
+    if isinstance(expected, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(expected, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(expected, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, type(expected))
+    if not ok:
+        raise ConfigError(f"{what} must be {type(expected).__name__}, got {value!r}")
+    return value
+
+
+def _suggest(key: str, known: Mapping[str, Any]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
