@@ -1,0 +1,150 @@
+"""Deterministic file writers for figures and animations: same input, same bytes.
+
+A regenerated post must not change when nothing it shows changed, so every writer here strips
+what varies between runs:
+
+    PNG   no tEXt/iTXt "Software", no tIME chunk (matplotlib's `metadata={"Software": None}`)
+    SVG   no <dc:date>, no creator, element ids salted with a fixed `svg.hashsalt`
+    GIF   one palette for all frames, fixed frame duration, no comment or timestamp
+
+Each writer writes a temporary file beside the target and `os.replace`s it, so a reader never
+sees half a file even when the writer is used outside the build engine. This module knows
+nothing about the post: it takes matplotlib Figures and uint8 arrays.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+# Pixel density of saved PNGs. Figures are drawn 6.4 in wide and shown about 640 CSS px wide,
+# so 200 dpi gives 1280 px: two device pixels per CSS pixel, sharp on high-density screens.
+PNG_DPI = 200
+SVG_HASHSALT = "live-code-blog"  # fixed salt: SVG element ids identical across runs
+
+_PNG_METADATA = {"Software": None}
+_SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success `os.replace` it onto `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _agg_canvas(fig: Figure) -> FigureCanvasAgg:
+    """The figure's Agg canvas, attaching one if the figure has none (no pyplot involved)."""
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    return fig.canvas
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: float = PNG_DPI) -> Path:
+    """Write `fig` as PNG or SVG (by the suffix of `path`) with no run-dependent bytes; close it.
+
+    PNGs are saved at `dpi` (default 2x: width_in * dpi = twice the CSS width). The figure's own
+    layout is kept (no bbox_inches="tight"), so its pixel size is exactly figsize * dpi.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"save_figure writes .png or .svg, not {path.name!r}")
+    canvas = _agg_canvas(fig)
+    with atomic_path(path) as tmp, mpl.rc_context({"svg.hashsalt": SVG_HASHSALT}):
+        if fmt == "png":
+            canvas.print_figure(tmp, format="png", dpi=dpi, metadata=_PNG_METADATA,
+                                facecolor=fig.get_facecolor())
+        else:
+            canvas.print_figure(tmp, format="svg", metadata=_SVG_METADATA,
+                                facecolor=fig.get_facecolor())
+    close_figure(fig)
+    return path
+
+
+def close_figure(fig: Figure) -> None:
+    """Release a figure's artists (pyplot-free figures are freed once unreferenced)."""
+    fig.clear()
+
+
+def figure_to_array(fig: Figure) -> np.ndarray:
+    """Render `fig` on its Agg canvas at its own dpi; (H, W, 3) uint8 RGB."""
+    canvas = _agg_canvas(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def save_gif(
+    frames: Sequence[np.ndarray],
+    path: str | os.PathLike,
+    *,
+    duration_ms: int,
+    loop: int = 0,
+    palette: np.ndarray | None = None,
+    colors: int = 256,
+) -> Path:
+    """Write an animated GIF of `frames` ((H, W, 3) uint8, all one shape), one palette for all.
+
+    The palette is `palette` ((M, 3) uint8, M <= 256) when given, else one computed from the
+    frames themselves (median cut over every frame, subsampled): a pure function of the pixels,
+    so identical frames give identical bytes. Pixels are mapped to their nearest palette colour
+    without dithering (dither noise would defeat LZW and flicker between frames). Every frame is
+    shown `duration_ms`; a frame identical to the one before it is merged into it by the encoder
+    (its time added to the previous frame), which keeps the total duration.
+    """
+    frames = [np.asarray(f) for f in frames]
+    if not frames:
+        raise ValueError("save_gif needs at least one frame")
+    shape = frames[0].shape
+    for i, f in enumerate(frames):
+        if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3 or f.shape != shape:
+            raise ValueError(f"frame {i}: expected uint8 {shape} RGB, got {f.dtype} {f.shape}")
+    if duration_ms <= 0:
+        raise ValueError(f"duration_ms must be > 0, got {duration_ms}")
+    pal_image = _palette_image(palette if palette is not None else
+                               global_palette(frames, colors=colors))
+    images = [Image.fromarray(f, "RGB").quantize(palette=pal_image, dither=Image.Dither.NONE)
+              for f in frames]
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=int(duration_ms), loop=int(loop), optimize=False, disposal=1)
+    return path
+
+
+def global_palette(frames: Sequence[np.ndarray], *, colors: int = 256,
+                   max_pixels: int = 2_000_000) -> np.ndarray:
+    """A (colors, 3) uint8 palette for all `frames` by median cut on a fixed pixel subsample."""
+    n_pixels = sum(f.shape[0] * f.shape[1] for f in frames)
+    step = max(1, int(np.ceil(np.sqrt(n_pixels / max_pixels))))
+    sample = np.concatenate([f[::step, ::step].reshape(-1, 3) for f in frames])
+    strip = Image.fromarray(sample[None, :, :], "RGB")
+    q = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    pal = np.asarray(q.getpalette(), dtype=np.uint8).reshape(-1, 3)
+    return pal[:colors]
+
+
+def _palette_image(palette: np.ndarray) -> Image.Image:
+    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    if not 1 <= len(palette) <= 256:
+        raise ValueError(f"a GIF palette has 1..256 colours, got {len(palette)}")
+    img = Image.new("P", (1, 1))
+    img.putpalette(palette.tobytes())
+    return img
