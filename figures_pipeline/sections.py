@@ -1,0 +1,299 @@
+"""Generated Markdown sections: the author's post keeps its text, the engine rewrites the regions.
+
+A region is a pair of marker lines, each alone on its line (HTML comments: Hugo shows nothing):
+
+    <!-- generated:begin results -->
+    ...whatever the template `results.md.j2` renders...
+    <!-- generated:end results -->
+
+`render_sections(text, values, templates)` is the pure core: it returns the new text, with every
+byte outside the regions kept. Unbalanced, nested, duplicate, malformed or unknown markers, a
+template error or an undefined value raise `SectionError` naming file:line.
+
+Values are escaped for Markdown when inserted (a `$`, `_` or `*` in a string stays literal);
+numbers go through filters (`{{ x | sig(2) }}`, `{{ t | seconds }}`); a bare float is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MARKER = re.compile(
+    r"^[ \t]*<!--[ \t]*generated:(begin|end)[ \t]+([A-Za-z0-9_.-]+)[ \t]*-->[ \t]*$")
+LOOSE = re.compile(r"<!--\s*generated\s*:", re.IGNORECASE)
+TEMPLATE_SUFFIX = ".md.j2"
+# CommonMark's backslash-escapable punctuation that could start markup inside a sentence;
+# `$` is the site's math delimiter (hugo.toml: "A literal dollar sign is written \$").
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!$~])")
+
+
+class SectionError(ValueError):
+    """A bad marker, template or value; the message is one line and starts with file:line."""
+
+
+class Raw(str):
+    """A string already in Markdown (a figure, the `raw` filter): inserted without escaping."""
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    begin_line: int  # 1-based line numbers of the marker lines
+    end_line: int
+    start: int  # character offsets of the region's body (between the marker lines)
+    stop: int
+
+
+@dataclass(frozen=True)
+class FigureInfo:
+    """What `figure(name)` needs: the file (relative to the post's page) and its texts."""
+
+    file: str
+    alt: str
+    caption: str = ""
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape the characters that Markdown (or the site's `$` math) would interpret."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def find_regions(text: str, path: str = "<text>") -> list[Region]:
+    """The regions of `text`, in order; raises SectionError on any marker problem."""
+    regions: list[Region] = []
+    seen: dict[str, int] = {}
+    open_: tuple[str, int, int] | None = None  # name, line, body start
+    offset = 0
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]  # Markdown lines end at \n only (not at str.splitlines' \x0c...)
+    for lineno, line in enumerate(lines, start=1):
+        body = line.rstrip("\r\n")
+        m = MARKER.match(body)
+        if m is None:
+            if LOOSE.search(body):
+                raise SectionError(
+                    f"{path}:{lineno}: malformed marker {body.strip()!r}; expected a line "
+                    "'<!-- generated:begin NAME -->' or '<!-- generated:end NAME -->'")
+            offset += len(line)
+            continue
+        kind, name = m.groups()
+        if kind == "begin":
+            if open_ is not None:
+                raise SectionError(f"{path}:{lineno}: region '{name}' begins inside region "
+                                   f"'{open_[0]}' (opened at line {open_[1]}); regions do not nest")
+            if name in seen:
+                raise SectionError(f"{path}:{lineno}: duplicate region '{name}' "
+                                   f"(first at line {seen[name]})")
+            seen[name] = lineno
+            open_ = (name, lineno, offset + len(line))
+        else:
+            if open_ is None:
+                raise SectionError(f"{path}:{lineno}: 'generated:end {name}' without a begin")
+            if name != open_[0]:
+                raise SectionError(f"{path}:{lineno}: 'generated:end {name}' closes region "
+                                   f"'{open_[0]}' (opened at line {open_[1]})")
+            regions.append(Region(name, open_[1], lineno, open_[2], offset))
+            open_ = None
+        offset += len(line)
+    if open_ is not None:
+        raise SectionError(f"{path}:{open_[1]}: region '{open_[0]}' has no "
+                           f"'<!-- generated:end {open_[0]} -->'")
+    return regions
+
+
+def render_sections(
+    text: str,
+    values: Mapping[str, Any],
+    templates: Mapping[str, str],
+    figures: Mapping[str, FigureInfo] | None = None,
+    path: str = "<text>",
+    template_dir: str = "templates",
+) -> str:
+    """Return `text` with each region's body replaced by its template rendered with `values`.
+
+    `templates` maps a region name to its Jinja2 source; `figures` maps an output file name to its
+    `FigureInfo` for the `figure()` global. Pure: no file is read or written.
+    """
+    regions = find_regions(text, path)
+    for region in regions:
+        if region.name not in templates:
+            known = ", ".join(sorted(templates)) or "none"
+            raise SectionError(f"{path}:{region.begin_line}: unknown region '{region.name}': no "
+                               f"template {template_dir}/{region.name}{TEMPLATE_SUFFIX} "
+                               f"(templates: {known})")
+    if not regions:
+        return text
+    env = make_environment(figures or {})
+    newline = "\r\n" if "\r\n" in text else "\n"
+    out: list[str] = []
+    last = 0
+    for region in regions:
+        tpath = f"{template_dir}/{region.name}{TEMPLATE_SUFFIX}"
+        body = render_template(env, templates[region.name], values, tpath)
+        if body and not body.endswith("\n"):
+            body += "\n"
+        if newline != "\n":
+            body = body.replace("\r\n", "\n").replace("\n", newline)
+        out.append(text[last:region.start])
+        out.append(body)
+        last = region.stop
+    out.append(text[last:])
+    return "".join(out)
+
+
+def render_template(env: Any, source: str, values: Mapping[str, Any], tpath: str) -> str:
+    """Render one template; any Jinja2 error becomes a SectionError at `tpath:line`."""
+    import jinja2
+
+    try:
+        template = env.from_string(source)
+        return template.render(**values)
+    except jinja2.TemplateSyntaxError as e:
+        raise SectionError(f"{tpath}:{e.lineno}: template syntax error: {e.message}") from None
+    except jinja2.UndefinedError as e:
+        raise SectionError(f"{tpath}:{_template_line(e)}: undefined value: {e.message}") from None
+    except SectionError as e:
+        raise SectionError(f"{tpath}:{_template_line(e)}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - a template may raise anything; report where
+        raise SectionError(f"{tpath}:{_template_line(e)}: {type(e).__name__}: {e}") from None
+
+
+def _template_line(exc: BaseException) -> int | str:
+    tb = exc.__traceback__
+    line: int | str = "?"
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def make_environment(figures: Mapping[str, FigureInfo]) -> Any:
+    """A Jinja2 environment: StrictUndefined, Markdown-escaping finalize, number filters."""
+    import jinja2
+
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(FILTERS)
+    env.globals["figure"] = _figure_global(figures)
+    return env
+
+
+def _finalize(value: Any) -> str:
+    import jinja2
+
+    if isinstance(value, jinja2.Undefined):
+        return str(value)  # StrictUndefined raises here, naming the missing value
+    if isinstance(value, Raw):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        raise SectionError(f"unformatted number {value!r}: format it with a filter, "
+                           "e.g. {{ x | sig(3) }} or {{ x | fixed(2) }}")
+    if isinstance(value, int):
+        return str(value)
+    if value is None:
+        raise SectionError("a value is None; give the template a default, e.g. "
+                           "{{ x | default('n/a') }}")
+    if isinstance(value, str):
+        return escape_markdown(value)
+    raise SectionError(f"cannot insert a {type(value).__name__} into Markdown; "
+                       "format it in the template")
+
+
+def _figure_global(figures: Mapping[str, FigureInfo]) -> Callable[..., Raw]:
+    def figure(name: str, alt: str | None = None, caption: str | None = None) -> Raw:
+        """`![alt](file "caption")`: the site renders the title as <figcaption>."""
+        if name not in figures:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(figures), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise SectionError(f"figure('{name}'): no stage declares this output{hint}")
+        info = figures[name]
+        alt_text = escape_markdown(info.alt if alt is None else alt)
+        cap = info.caption if caption is None else caption
+        title = ' "' + cap.replace("\\", "\\\\").replace('"', '\\"') + '"' if cap else ""
+        return Raw(f"![{alt_text}]({info.file}{title})")
+
+    return figure
+
+
+# ---- number filters: numbers reach the Markdown only through these ----
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _number(x: Any, filt: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise SectionError(f"| {filt}: expected a number, got {x!r}")
+    return float(x)
+
+
+def _with_unit(text: str, unit: str) -> Raw:
+    return Raw(f"{text}\u00a0{escape_markdown(unit)}" if unit else text)
+
+
+def sig(x: Any, digits: int = 3, unit: str = "") -> Raw:
+    """`x` to `digits` significant digits: 0.000123 -> 0.00012; 1.2e-7 -> 1.2×10⁻⁷."""
+    v = _number(x, "sig")
+    if not math.isfinite(v):
+        return _with_unit(escape_markdown(str(v)), unit)
+    if v == 0:
+        return _with_unit("0", unit)
+    rounded = float(f"{v:.{digits - 1}e}")
+    exp = math.floor(math.log10(abs(rounded)))
+    if -4 <= exp < 6:
+        decimals = max(digits - 1 - exp, 0)
+        text = f"{rounded:.{decimals}f}"
+    else:
+        mantissa = f"{rounded / 10**exp:.{digits - 1}f}"
+        text = f"{mantissa}×10{str(exp).translate(_SUPERSCRIPT)}"
+    return _with_unit(text, unit)
+
+
+def fixed(x: Any, decimals: int = 2, unit: str = "") -> Raw:
+    """`x` with a fixed number of decimals: 3.14159 | fixed(2) -> 3.14."""
+    return _with_unit(f"{_number(x, 'fixed'):.{decimals}f}", unit)
+
+
+def thousands(x: Any) -> Raw:
+    """An integer with thousands separators: 40000 -> 40,000."""
+    return Raw(f"{round(_number(x, 'thousands')):,}")
+
+
+def percent(x: Any, decimals: int = 1) -> Raw:
+    """A fraction as a percentage: 0.1234 -> 12.3 %."""
+    return Raw(f"{100 * _number(x, 'percent'):.{decimals}f}\u00a0%")
+
+
+def seconds(x: Any) -> Raw:
+    """A duration: 0.42 -> 0.42 s; 75 -> 1 min 15 s; 3700 -> 1 h 2 min."""
+    t = _number(x, "seconds")
+    if t < 60:
+        return Raw(f"{sig(t, 2) if t < 10 else round(t)}\u00a0s")
+    if t < 3600:
+        m, s = divmod(round(t), 60)
+        return Raw(f"{m}\u00a0min {s}\u00a0s" if s else f"{m}\u00a0min")
+    h, m = divmod(round(t / 60), 60)
+    return Raw(f"{h}\u00a0h {m}\u00a0min" if m else f"{h}\u00a0h")
+
+
+def raw(x: Any) -> Raw:
+    """Insert a string as Markdown, unescaped (for text a stage wrote as Markdown on purpose)."""
+    return Raw(str(x))
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "sig": sig, "fixed": fixed, "thousands": thousands, "percent": percent,
+    "seconds": seconds, "raw": raw,
+}

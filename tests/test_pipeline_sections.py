@@ -1,0 +1,136 @@
+"""figures_pipeline.sections: string in, string out."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from figures_pipeline.sections import (
+    FigureInfo,
+    SectionError,
+    escape_markdown,
+    find_regions,
+    render_sections,
+    seconds,
+    sig,
+)
+
+B, E = "<!-- generated:begin {} -->", "<!-- generated:end {} -->"
+
+
+def doc(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def test_rewrites_only_the_region():
+    text = doc("# Title", B.format("r"), "old", "stuff", E.format("r"), "tail $x$")
+    out = render_sections(text, {"n": 3}, {"r": "n = {{ n }}"})
+    assert out == doc("# Title", B.format("r"), "n = 3", E.format("r"), "tail $x$")
+
+
+def test_empty_region_and_idempotence():
+    text = doc(B.format("r"), E.format("r"))
+    out = render_sections(text, {}, {"r": "hello\n"})
+    assert out == doc(B.format("r"), "hello", E.format("r"))
+    assert render_sections(out, {}, {"r": "hello\n"}) == out
+
+
+def test_two_regions_and_crlf_kept():
+    text = "a\r\n" + B.format("x") + "\r\nold\r\n" + E.format("x") + "\r\nb\r\n"
+    out = render_sections(text, {}, {"x": "one\ntwo"})
+    assert out == "a\r\n" + B.format("x") + "\r\none\r\ntwo\r\n" + E.format("x") + "\r\nb\r\n"
+
+
+def test_no_regions_is_identity_without_templates():
+    assert render_sections("plain\n", {}, {}) == "plain\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    (doc(B.format("a"), "x"), "post.md:1: region 'a' has no"),
+    (doc("x", E.format("a")), "post.md:2: 'generated:end a' without a begin"),
+    (doc(B.format("a"), B.format("b"), E.format("b"), E.format("a")),
+     "post.md:2: region 'b' begins inside region 'a' (opened at line 1)"),
+    (doc(B.format("a"), E.format("a"), B.format("a"), E.format("a")),
+     "post.md:3: duplicate region 'a' (first at line 1)"),
+    (doc(B.format("a"), E.format("b")), "post.md:2: 'generated:end b' closes region 'a'"),
+    (doc("<!-- generated:begin -->"), "post.md:1: malformed marker"),
+    (doc("text <!-- generated:end a --> more"), "post.md:1: malformed marker"),
+    (doc(B.format("zzz"), E.format("zzz")), "post.md:1: unknown region 'zzz'"),
+])
+def test_marker_errors_name_file_and_line(text, message):
+    with pytest.raises(SectionError) as e:
+        render_sections(text, {}, {"a": "", "b": ""}, path="post.md")
+    assert str(e.value).startswith(message)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("template, message", [
+    ("line1\n{{ missing }}", "templates/r.md.j2:2: undefined value: 'missing' is undefined"),
+    ("{{ m.nope }}", "templates/r.md.j2:1: undefined value"),
+    ("{% if %}", "templates/r.md.j2:1: template syntax error"),
+    ("{{ 0.1 + 0.2 }}", "templates/r.md.j2:1: unformatted number 0.30000000000000004"),
+    ("{{ figure('nope.png') }}", "figure('nope.png'): no stage declares this output"),
+    ("{{ figure('a.pnh') }}", "(did you mean 'a.png'?)"),
+    ("{{ 'x' | sig(2) }}", "| sig: expected a number"),
+])
+def test_template_errors(template, message):
+    text = doc(B.format("r"), E.format("r"))
+    with pytest.raises(SectionError) as e:
+        render_sections(text, {"m": {}}, {"r": template},
+                        {"a.png": FigureInfo("a.png", "A")}, path="p.md")
+    assert message in str(e.value)
+
+
+def test_strings_are_escaped_for_markdown():
+    text = doc(B.format("r"), E.format("r"))
+    out = render_sections(text, {"s": "costs $5 and *a_b* [x](y)"}, {"r": "{{ s }}"})
+    assert "costs \\$5 and \\*a\\_b\\* \\[x\\](y)" in out
+    assert escape_markdown("a\\b") == "a\\\\b"
+    raw = render_sections(text, {"s": "*bold*"}, {"r": "{{ s | raw }}"})
+    assert "\n*bold*\n" in raw
+
+
+def test_figure_global_uses_declared_alt_and_caption():
+    figs = {"evo.gif": FigureInfo("evo.gif", "density of x_t", 'The "evolution"')}
+    out = render_sections(doc(B.format("r"), E.format("r")), {},
+                          {"r": "{{ figure('evo.gif') }}"}, figs)
+    assert '![density of x\\_t](evo.gif "The \\"evolution\\"")' in out
+
+
+@pytest.mark.parametrize("x, n, expected", [
+    (0.000123456, 2, "0.00012"), (3.14159, 3, "3.14"), (12345, 2, "12000"),
+    (1.234e-7, 2, "1.2×10⁻⁷"), (9.99, 2, "10"), (0, 3, "0"), (-0.5, 1, "-0.5"),
+])
+def test_sig(x, n, expected):
+    assert sig(x, n) == expected
+
+
+def test_units_and_seconds():
+    assert sig(12.3, 2, "ms") == "12\u00a0ms"
+    assert seconds(0.423) == "0.42\u00a0s"
+    assert seconds(75) == "1\u00a0min 15\u00a0s"
+    assert seconds(3720) == "1\u00a0h 2\u00a0min"
+
+
+def test_find_regions_offsets():
+    text = doc("a", B.format("r"), "body", E.format("r"))
+    (r,) = find_regions(text)
+    assert (r.begin_line, r.end_line) == (2, 4) and text[r.start:r.stop] == "body\n"
+
+
+_no_marker = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200).filter(
+    lambda s: "generated" not in s.lower())
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=_no_marker, inside=_no_marker, after=_no_marker,
+       value=st.text(max_size=30).filter(lambda s: "\r" not in s and "\n" not in s))
+def test_text_outside_regions_is_preserved_byte_for_byte(before, inside, after, value):
+    before = before if before.endswith("\n") or not before else before + "\n"
+    inside = inside + "\n" if inside else ""
+    end = E.format("r") + "\n" + after
+    text = before + B.format("r") + "\n" + inside + end
+    out = render_sections(text, {"v": value}, {"r": "{{ v }}"})
+    head = before + B.format("r") + "\n"
+    assert out.startswith(head) and out.endswith(end)
+    body = out[len(head):len(out) - len(end)]
+    assert body.replace("\r\n", "\n") == (escape_markdown(value) + "\n" if value else "")
