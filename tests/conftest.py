@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from site_helpers import REPO, SiteBuild, build, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's chromium (`make browser`); SITE_TEST_CHROMIUM overrides the path (tests of the skip).
+CHROMIUM = Path(os.environ.get("SITE_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -7,7 +7,10 @@ screenshots go to test-artifacts/ (git-ignored).
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urlsplit
 
@@ -200,3 +203,15 @@ def test_post_reads_without_javascript(browser, site_url):
     assert v.page.locator(".katex").count() > 0
     assert v.page.locator("script").count() == 0
     v.page.context.close()
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "1 skipped"), ("true", "1 error")])
+def test_missing_browser_skips_on_a_laptop_and_fails_in_ci(tmp_path, ci, outcome):
+    env = {**os.environ, "SITE_TEST_CHROMIUM": str(tmp_path / "no-chromium"), "CI": ci}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs",
+         f"{__file__}::test_post_loads_without_console_errors_or_failed_requests"],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert outcome in proc.stdout, proc.stdout
+    assert "make browser" in proc.stdout
