@@ -249,3 +249,17 @@ def test_figure_hook_output(tmp_path):
     assert img["alt"] == "Two & \u201cquoted\u201d"  # the typographer's quotes, escaped safely
     assert int(img["width"]) > 0 and int(img["height"]) > 0
     assert len(Tags(match.group(2)).with_class("katex")) == 1, "math in captions"
+
+
+def test_code_is_highlighted_with_css_classes_light_and_dark(tmp_path):
+    body = "## Code\n\n```python\ndef f(x):\n    return x + 1\n```\n"
+    html = build_with_post(tmp_path, "code-demo", body)
+    tags = Tags(html)
+    assert tags.with_class("chroma") and tags.with_class("k"), "Chroma CSS classes"
+    styled = [a for t, a in tags.tags if t in {"pre", "span"} and "color" in (a.get("style") or "")]
+    assert not styled, "no inline colours (noClasses = false)"
+    assert not [a for a in tags.find("nav") if a.get("id") == "TableOfContents"], "TOC only on ask"
+    (sheet,) = [a["href"] for a in tags.find("link") if "/css/site" in (a.get("href") or "")]
+    css = (tmp_path / "out" / "public" / sheet.lstrip("/")).read_text()
+    dark = css.rsplit("@media (prefers-color-scheme:dark)", 1)[-1]
+    assert css.count(".chroma .k{") == 2 and ".chroma .k{" in dark, "light rules, then dark ones"
