@@ -1,0 +1,159 @@
+"""The command line: each command calls one library function; docstrings are the help.
+
+Exit codes: 0 ok; 1 a stage failed, the post is stale, or a generated section is wrong; 2 a usage
+error (bad option, config key or value, declaration, project file). Errors are one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import engine
+from .cache import BuildLockedError
+from .codehash import CodeError
+from .config import ConfigError
+from .project import ProjectError
+from .sections import SectionError
+from .stages import DeclarationError
+
+USAGE_ERRORS = (ConfigError, DeclarationError, ProjectError, CodeError)
+FAILURES = (engine.StageFailedError, engine.StaleError, SectionError, BuildLockedError)
+
+
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--root and --post, shared by every command."""
+    @click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
+                  help="Project root (holds figures.toml).")
+    @click.option("--post", "posts", multiple=True, metavar="NAME",
+                  help="Only this post (repeatable); default: every post in figures.toml.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def config_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--profile and --set, for the commands that resolve the config."""
+    @click.option("--profile", default="default", show_default=True,
+                  help="Config profile: 'default' is what the post publishes; 'fast' is a draft.")
+    @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                  help="Override one config value, e.g. --set ddpm.steps=300 (repeatable).")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Build, check and inspect the figures and generated sections of the posts."""
+
+
+@cli.command()
+@common_options
+@config_options
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Stages run at once (default: the number of cores).")
+@click.option("--only", multiple=True, metavar="STAGE",
+              help="Build only this stage and what it needs (repeatable).")
+@click.option("--force", is_flag=True, help="Run the selected stages even if up to date.")
+@click.option("--dry-run", "-n", is_flag=True, help="Say what would run and why; run nothing.")
+@click.option("--no-wait", is_flag=True,
+              help="Stop at once if another build is running (default: wait for it).")
+def build(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str, ...],
+          jobs: int | None, only: tuple[str, ...], force: bool, dry_run: bool,
+          no_wait: bool) -> None:
+    """Run the stale stages (restoring from the cache when it can) and rewrite the sections."""
+    engine.build(root, engine.BuildOptions(profile, overrides, jobs or 0, only, force, dry_run,
+                                           not no_wait, posts))
+
+
+@cli.command()
+@common_options
+@click.option("--diff", is_flag=True, help="Show what each generated section would become.")
+def check(root: str, posts: tuple[str, ...], diff: bool) -> None:
+    """Fail (exit 1) if the published post is stale. Runs nothing, imports no torch."""
+    problems = engine.check(root, posts)
+    for p in problems:
+        click.echo(f"stale: {p.post}/{p.stage}: {'; '.join(p.reasons)}")
+        if diff and p.diff:
+            click.echo(p.diff, nl=False)
+    if problems:
+        raise engine.StaleError(f"{len(problems)} stale item(s); run `make figures`")
+    click.echo("up to date: every stage and section matches figures.lock")
+
+
+@cli.command("list")
+@common_options
+@config_options
+def list_(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str, ...]) -> None:
+    """Every stage with its state: fresh, or stale and why."""
+    for pp in engine.states(root, profile, overrides, posts):
+        for sp in pp.stages.values():
+            state = "fresh" if not sp.reasons else "stale: " + "; ".join(sp.reasons)
+            click.echo(f"{pp.post.name}/{sp.name}  {state}")
+
+
+@cli.command()
+@common_options
+@click.option("--all", "everything", is_flag=True,
+              help="Remove the whole cache, not only what figures.lock does not use.")
+def clean(root: str, posts: tuple[str, ...], everything: bool) -> None:
+    """Remove cache entries the lock does not use (with --all: the whole cache)."""
+    engine.clean(root, everything, click.echo)
+
+
+@cli.command()
+@common_options
+@click.option("--dot", is_flag=True, help="Print Graphviz dot instead of text.")
+def graph(root: str, posts: tuple[str, ...], dot: bool) -> None:
+    """The stage graph: each stage, what it needs, what it writes."""
+    for pp in engine.states(root, posts=posts):
+        if dot:
+            click.echo(f'digraph "{pp.post.name}" {{')
+        for name in pp.graph.order:
+            st = pp.graph.stages[name]
+            if dot:
+                click.echo(f'  "{name}";')
+                for u in st.after:
+                    click.echo(f'  "{u}" -> "{name}";')
+            else:
+                needs = ", ".join(st.after) or "-"
+                writes = ", ".join(st.outputs + st.artifacts) or "-"
+                click.echo(f"{pp.post.name}/{name}  after: {needs}  writes: {writes}")
+        if dot:
+            click.echo("}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; map exceptions to exit codes (0 ok, 1 failed/stale, 2 usage)."""
+    if "NO_COLOR" not in os.environ and not sys.stderr.isatty():
+        os.environ["NO_COLOR"] = "1"
+    try:
+        cli.main(args=argv, prog_name="python -m figures_pipeline", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("interrupted: the previous outputs and the cache are intact", err=True)
+        return 130
+    except FAILURES as e:
+        click.echo(f"error: {e}", err=True)
+        return 1
+    except USAGE_ERRORS as e:
+        click.echo(f"error: {e}", err=True)
+        return 2

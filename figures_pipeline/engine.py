@@ -1,0 +1,589 @@
+"""Plan, build and check a project's posts.
+
+`plan` computes every stage's key (code, config, data, upstream keys, package versions, profile)
+statically, compares it with the lock and the files on disk, and says what must run and why.
+`build` runs what is stale (restoring from the cache where it can), in parallel, commits each
+finished stage (cache, outputs, lock) as it ends, then rewrites the generated Markdown sections.
+`check` does the planning only, against the published profile: no stage runs, torch is not
+imported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import report
+from .cache import Cache, build_lock, dumps_canonical, file_sha, read_lock, warn, write_lock
+from .codehash import Analyzer
+from .config import PUBLISHED_PROFILE, Config
+from .context import Job, Upstream, init_worker, run_job
+from .project import (
+    TRACKED_PACKAGES,
+    Post,
+    Project,
+    ProjectError,
+    load_graph,
+    load_post_config,
+    load_project,
+)
+from .sections import TEMPLATE_SUFFIX, FigureInfo, render_sections
+from .stages import Graph, Stage
+
+ENGINE_VERSION = 1
+
+
+class StageFailedError(RuntimeError):
+    """One or more stages failed (details were reported as they happened)."""
+
+
+class StaleError(RuntimeError):
+    """`check` found stale stages or sections."""
+
+
+@dataclass
+class StagePlan:
+    stage: Stage
+    key: str
+    inputs: dict[str, Any]
+    reasons: list[str] = field(default_factory=list)
+    action: str = "skip"  # skip | run | restore
+    status: str = "skipped"  # after the build: skipped | ran | restored | failed | blocked
+    seconds: float = 0.0
+    error: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.stage.name
+
+
+@dataclass
+class PostPlan:
+    post: Post
+    config: Config
+    graph: Graph
+    stages: dict[str, StagePlan]  # in topological order
+
+
+# ---------------------------------------------------------------- keys and staleness
+
+_DIST_INFO: dict[str, str] | None = None
+
+
+def _installed() -> dict[str, str]:
+    """{normalized distribution name: version}, from the *.dist-info folders on sys.path
+    (a directory listing: much cheaper than importing importlib.metadata)."""
+    global _DIST_INFO
+    if _DIST_INFO is None:
+        _DIST_INFO = {}
+        for entry in sys.path:
+            try:
+                names = os.listdir(entry or ".")
+            except OSError:
+                continue
+            for n in names:
+                if n.endswith(".dist-info") and "-" in n:
+                    dist, _, version = n[: -len(".dist-info")].partition("-")
+                    _DIST_INFO.setdefault(dist.lower().replace("-", "_"), version)
+    return _DIST_INFO
+
+
+def _versions(externals: frozenset[str]) -> dict[str, str]:
+    out = {}
+    for mod in sorted(externals):
+        dist = TRACKED_PACKAGES.get(mod)
+        if dist:
+            version = _installed().get(dist.lower().replace("-", "_"))
+            if version is None:
+                import importlib.metadata
+
+                try:
+                    version = importlib.metadata.version(dist)
+                except importlib.metadata.PackageNotFoundError:
+                    version = "not installed"
+            out[dist] = version
+    return out
+
+
+def _nested(selected: dict[str, Any]) -> dict[str, Any]:
+    """{'ddpm.steps': 3, 'seed': 0} -> {'ddpm': {'steps': 3}, 'seed': 0}."""
+    out: dict[str, Any] = {}
+    for dotted, value in selected.items():
+        *tables, leaf = dotted.split(".")
+        node = out
+        for t in tables:
+            node = node.setdefault(t, {})
+        node[leaf] = value
+    return out
+
+
+def stage_inputs(project: Project, post: Post, st: Stage, config: Config, analyzer: Analyzer,
+                 upstream_keys: dict[str, str]) -> dict[str, Any]:
+    deps = analyzer.stage_deps(st.module, st.fn.__name__)
+    data = {}
+    for rel in st.data:
+        path = project.root / rel
+        if not path.is_file():
+            raise ProjectError(f"stage '{st.name}': data file '{rel}' not found")
+        data[rel] = file_sha(path)
+    return {
+        "code": deps.units,
+        "config": config.select(st.config),
+        "data": data,
+        "upstream": {u: upstream_keys[u] for u in st.after},
+        "packages": _versions(deps.externals),
+        "declaration": st.declaration(),
+        "profile": config.profile,
+        "engine": ENGINE_VERSION,
+    }
+
+
+def stage_key(post: str, name: str, inputs: dict[str, Any]) -> str:
+    canonical = dumps_canonical({"post": post, "stage": name, "inputs": inputs})
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def why_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """Human reasons for a key change, by comparing the recorded inputs with the new ones."""
+    if not old:
+        return ["never built"]
+    reasons = []
+    o, n = old.get("code", {}), new["code"]
+    changed = sorted(u for u in set(o) | set(n) if o.get(u) != n.get(u))
+    if changed:
+        shown = ", ".join(changed[:3]) + (f" (+{len(changed) - 3})" if len(changed) > 3 else "")
+        reasons.append(f"code changed: {shown}")
+    o, n = old.get("config", {}), new["config"]
+    for k in sorted(set(o) | set(n)):
+        if o.get(k) != n.get(k):
+            reasons.append(f"config {k}: {_short(o.get(k))} -> {_short(n.get(k))}")
+    o, n = old.get("data", {}), new["data"]
+    for k in sorted(set(o) | set(n)):
+        if o.get(k) != n.get(k):
+            reasons.append(f"data changed: {k}")
+    o, n = old.get("upstream", {}), new["upstream"]
+    ups = sorted(k for k in set(o) | set(n) if o.get(k) != n.get(k))
+    if ups:
+        reasons.append(f"upstream changed: {', '.join(ups)}")
+    o, n = old.get("packages", {}), new["packages"]
+    for k in sorted(set(o) | set(n)):
+        if o.get(k) != n.get(k):
+            reasons.append(f"package {k}: {o.get(k)} -> {n.get(k)}")
+    for part in ("declaration", "profile", "engine"):
+        if old.get(part) != new[part]:
+            reasons.append(f"{part} changed" if part != "profile"
+                           else f"profile {old.get(part)} -> {new[part]}")
+    return reasons or ["inputs changed"]
+
+
+def _short(v: Any) -> str:
+    s = dumps_canonical(v) if v is not None else "unset"
+    return s if len(s) <= 30 else s[:27] + "..."
+
+
+def output_problems(project: Project, post: str, st: Stage, record: dict[str, Any]) -> list[str]:
+    out = []
+    recorded = record.get("outputs", {})
+    for name in st.outputs:
+        path = project.static_dir(post) / name
+        if not path.is_file():
+            out.append(f"output missing: {name}")
+        elif name not in recorded or file_sha(path) != recorded[name]:
+            out.append(f"output edited by hand: {name}")
+    return out
+
+
+def plan_post(project: Project, post: Post, lock: dict[str, Any], profile: str = "default",
+              overrides: tuple[str, ...] = (), force: bool = False, only: tuple[str, ...] = (),
+              cache: Cache | None = None, analyzer: Analyzer | None = None) -> PostPlan:
+    config = load_post_config(project, post, profile, overrides)
+    graph = load_graph(project, post)
+    for n in only:
+        if n not in graph.stages:
+            close = difflib.get_close_matches(n, list(graph.stages), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ProjectError(f"--only: post '{post.name}' has no stage '{n}'{hint}")
+    selected = graph.upstream_closure(only) if only else set(graph.stages)
+    analyzer = analyzer or Analyzer(project.root)
+    records = lock.get(post.name, {})
+    plans: dict[str, StagePlan] = {}
+    keys: dict[str, str] = {}
+    for name in graph.order:
+        st = graph.stages[name]
+        for k in st.config:
+            config.get(k)  # an unknown key is a ConfigError naming the stage's module
+        inputs = stage_inputs(project, post, st, config, analyzer, keys)
+        key = keys[name] = stage_key(post.name, name, inputs)
+        sp = StagePlan(st, key, inputs)
+        record = records.get(name)
+        if record is None or record.get("key") != key:
+            sp.reasons = why_changed(record and record.get("inputs"), inputs)
+        else:
+            sp.reasons = output_problems(project, post.name, st, record)
+        if force and not sp.reasons:
+            sp.reasons = ["--force"]
+        if name in selected and sp.reasons:
+            sp.action = "run"
+        plans[name] = sp
+    if cache is not None:
+        _use_cache(plans, graph, cache)
+    return PostPlan(post, config, graph, plans)
+
+
+def _use_cache(plans: dict[str, StagePlan], graph: Graph, cache: Cache) -> None:
+    """Restore from the cache what it has; run an up-to-date upstream whose artifacts it lacks."""
+    entries: dict[str, dict | None] = {}
+
+    def entry(sp: StagePlan) -> dict | None:
+        if sp.name not in entries:
+            entries[sp.name] = cache.get_entry(sp.key)
+        return entries[sp.name]
+
+    for name in graph.order:
+        sp = plans[name]
+        if sp.action == "run" and "--force" not in sp.reasons and entry(sp) is not None:
+            sp.action = "restore"
+    changed = True
+    while changed:
+        changed = False
+        for name in reversed(graph.order):
+            sp = plans[name]
+            if sp.action != "run":
+                continue
+            for u in sp.stage.after:
+                up = plans[u]
+                if up.action == "skip" and up.stage.artifacts and entry(up) is None:
+                    up.action = "run"
+                    up.reasons = [f"artifacts not in the cache (needed by {name})"]
+                    changed = True
+
+
+# ---------------------------------------------------------------- build
+
+@dataclass
+class BuildOptions:
+    profile: str = PUBLISHED_PROFILE
+    overrides: tuple[str, ...] = ()
+    jobs: int = 0
+    only: tuple[str, ...] = ()
+    force: bool = False
+    dry_run: bool = False
+    wait: bool = True
+    posts: tuple[str, ...] = ()
+
+
+def build(root: str | Path = ".", opts: BuildOptions | None = None) -> list[PostPlan]:
+    """Build every selected post; raises StageFailedError if a stage failed."""
+    opts = opts or BuildOptions()
+    project = load_project(root)
+    cache = Cache(project.cache_dir)
+    if opts.dry_run:
+        lock = read_lock(project.lock_path)
+        plans = [plan_post(project, p, lock, opts.profile, opts.overrides, opts.force,
+                           opts.only, cache) for p in project.select(opts.posts)]
+        report.dry_run(plans)
+        return plans
+    with build_lock(project.cache_dir, wait=opts.wait):
+        cache.clean_tmp()
+        lock = read_lock(project.lock_path)
+        analyzer = Analyzer(project.root)
+        plans = [plan_post(project, p, lock, opts.profile, opts.overrides, opts.force,
+                           opts.only, cache, analyzer) for p in project.select(opts.posts)]
+        started = time.monotonic()
+        failed = _execute(project, cache, lock, plans, opts)
+        for pp in plans:
+            write_sections(project, pp.post, lock.get(pp.post.name, {}), pp.config, pp.graph)
+        report.table(plans, time.monotonic() - started)
+        cache.clean_tmp()
+    if failed:
+        raise StageFailedError(f"{failed} stage(s) failed")
+    return plans
+
+
+def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[PostPlan],
+             opts: BuildOptions) -> int:
+    todo: dict[tuple[str, str], StagePlan] = {}
+    for pp in plans:
+        for name, sp in pp.stages.items():
+            if sp.action != "skip":
+                todo[(pp.post.name, name)] = sp
+    if not todo:
+        return 0
+    jobs = opts.jobs or os.cpu_count() or 1
+    runnable = sum(sp.action == "run" for sp in todo.values())
+    parallel = jobs > 1 and runnable > 1
+    pool = None
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    if parallel:
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(max_workers=min(jobs, runnable), initializer=init_worker,
+                                   mp_context=multiprocessing.get_context("spawn"))
+    by_post = {pp.post.name: pp for pp in plans}
+    done: set[tuple[str, str]] = set()
+    running: dict[Future, tuple[tuple[str, str], Job, float]] = {}
+    failed = 0
+    try:
+        while todo or running:
+            for ident, sp in list(todo.items()):
+                post, name = ident
+                pp = by_post[post]
+                ups = [(post, u) for u in sp.stage.after]
+                if any(by_post[post].stages[u].status in ("failed", "blocked") for u in
+                       sp.stage.after):
+                    sp.status = "blocked"
+                    bad = [u for u in sp.stage.after
+                           if pp.stages[u].status in ("failed", "blocked")]
+                    sp.error = f"upstream failed: {', '.join(bad)}"
+                    report.stage_end(post, sp)
+                    del todo[ident]
+                    continue
+                if any(u in todo or u in {r[0] for r in running.values()} for u in ups):
+                    continue
+                del todo[ident]
+                if sp.action == "restore":
+                    report.stage_start(post, sp)
+                    _restore(project, cache, lock, pp, sp)
+                    report.stage_end(post, sp)
+                    done.add(ident)
+                    continue
+                job = _job(project, cache, lock, pp, sp, parallel)
+                report.stage_start(post, sp)
+                if pool is None:
+                    result = run_job(job, sp.stage.fn)
+                    failed += _commit(project, cache, lock, pp, sp, job, result)
+                    report.stage_end(post, sp)
+                else:
+                    running[pool.submit(run_job, job)] = (ident, job, time.monotonic())
+            if running:
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    (post, name), job, _t = running.pop(fut)
+                    pp = by_post[post]
+                    sp = pp.stages[name]
+                    try:
+                        result = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a worker died (killed, OOM)
+                        result = {"ok": False, "error": f"worker died: {type(e).__name__}: {e}",
+                                  "seconds": time.monotonic() - _t}
+                    failed += _commit(project, cache, lock, pp, sp, job, result)
+                    report.stage_end(post, sp)
+    except BaseException:
+        if pool is not None:
+            for p in list(getattr(pool, "_processes", {}).values()):
+                p.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown()
+    return failed
+
+
+def _upstream(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan,
+              u: str) -> Upstream:
+    record = lock.get(pp.post.name, {}).get(u, {})
+    entry = cache.get_entry(pp.stages[u].key, verify=False) or {}
+    files = {n: str(cache.object_path(sha, n))
+             for n, sha in {**entry.get("outputs", {}), **entry.get("artifacts", {})}.items()}
+    return Upstream(u, record.get("values", {}), files)
+
+
+def _job(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
+         parallel: bool) -> Job:
+    st = sp.stage
+    return Job(str(project.root), pp.post.name, pp.post.stages, st.name, pp.config.profile,
+               _nested(pp.config.select(st.config)),
+               {u: _upstream(project, cache, lock, pp, u) for u in st.after},
+               str(cache.staging(st.name)), st.outputs, st.artifacts, parallel, st.data)
+
+
+def _commit(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
+            job: Job, result: dict[str, Any]) -> int:
+    """Store a finished stage's files in the cache, move changed outputs, record it; 1 if failed."""
+    sp.seconds = result["seconds"]
+    staging = Path(job.staging)
+    try:
+        if not result["ok"]:
+            sp.status, sp.error = "failed", result["error"]
+            return 1
+        hashes: dict[str, dict[str, str]] = {"outputs": {}, "artifacts": {}}
+        for kind, names in (("outputs", sp.stage.outputs), ("artifacts", sp.stage.artifacts)):
+            for n in names:
+                f = staging / kind / n
+                if not f.is_file():
+                    sp.status, sp.error = "failed", f"did not write its {kind[:-1]} '{n}'"
+                    return 1
+                hashes[kind][n] = cache.put_file(f, n)
+        entry = {"stage": sp.name, "key": sp.key, **hashes, "values": result["values"],
+                 "seconds": round(sp.seconds, 3)}
+        cache.put_entry(sp.key, entry)
+        _place(project, cache, lock, pp, sp, entry)
+        sp.status = "ran"
+        return 0
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _restore(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan,
+             sp: StagePlan) -> None:
+    entry = cache.get_entry(sp.key)
+    if entry is None:  # vanished or corrupted since planning
+        sp.status, sp.error = "failed", "cache entry vanished; run again"
+        return
+    sp.seconds = entry["seconds"]
+    _place(project, cache, lock, pp, sp, entry)
+    sp.status = "restored"
+
+
+def _place(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
+           entry: dict[str, Any]) -> None:
+    from .cache import atomic_copy
+
+    for n, sha in entry["outputs"].items():
+        atomic_copy(cache.object_path(sha, n), project.static_dir(pp.post.name) / n)
+    lock.setdefault(pp.post.name, {})[sp.name] = {
+        "key": sp.key, "profile": pp.config.profile, "inputs": sp.inputs,
+        "outputs": entry["outputs"], "artifacts": entry["artifacts"],
+        "values": entry["values"], "seconds": entry["seconds"],
+    }
+    write_lock(project.lock_path, lock)
+
+
+# ---------------------------------------------------------------- sections
+
+def section_inputs(project: Project, post: Post, records: dict[str, Any], config: Config,
+                   graph: Graph) -> tuple[dict[str, Any], dict[str, str], dict[str, FigureInfo]]:
+    values: dict[str, Any] = {name: records.get(name, {}).get("values", {})
+                              for name in graph.stages}
+    values["config"] = config.values
+    values["profile"] = config.profile
+    values["timings"] = {n: r.get("seconds", 0.0) for n, r in records.items()}
+    templates: dict[str, str] = {}
+    if post.templates:
+        tdir = project.root / post.templates
+        if tdir.is_dir():
+            for p in sorted(tdir.glob(f"*{TEMPLATE_SUFFIX}")):
+                templates[p.name[: -len(TEMPLATE_SUFFIX)]] = p.read_text(encoding="utf-8")
+    figures = {f: FigureInfo(f, fig.alt, fig.caption)
+               for st in graph.stages.values() for f, fig in st.figures.items()}
+    return values, templates, figures
+
+
+def render_post(project: Project, post: Post, records: dict[str, Any], config: Config,
+                graph: Graph) -> tuple[str, str] | None:
+    """(current text, rendered text) of the post's Markdown, or None if it has none."""
+    if not post.markdown:
+        return None
+    path = project.root / post.markdown
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ProjectError(f"figures.toml [posts.{post.name}] markdown: "
+                                f"'{post.markdown}' not found") from None
+    values, templates, figures = section_inputs(project, post, records, config, graph)
+    new = render_sections(text, values, templates, figures, path=post.markdown,
+                          template_dir=post.templates or "templates")
+    return text, new
+
+
+def write_sections(project: Project, post: Post, records: dict[str, Any], config: Config,
+                   graph: Graph) -> bool:
+    """Rewrite the post's regions if they changed. A digest of the Markdown and of everything
+    rendering reads, kept in the cache, lets a no-op build skip Jinja2 altogether."""
+    from .cache import atomic_write
+
+    if not post.markdown:
+        return False
+    md = project.root / post.markdown
+    stamp = project.cache_dir / f"sections-{post.name}.sha"
+    values, templates, figures = section_inputs(project, post, records, config, graph)
+    inputs = dumps_canonical([values, templates, {k: list(v.__dict__.values())
+                                                  for k, v in sorted(figures.items())}])
+
+    def digest() -> str:
+        h = hashlib.sha256(inputs.encode())
+        h.update(md.read_bytes() if md.is_file() else b"")
+        return h.hexdigest()
+
+    try:
+        if stamp.read_text() == digest():
+            return False
+    except OSError:
+        pass
+    rendered = render_post(project, post, records, config, graph)
+    changed = rendered is not None and rendered[0] != rendered[1]
+    if changed:
+        atomic_write(md, rendered[1].encode("utf-8"))
+        print(f"updated {post.markdown}", file=sys.stderr)
+    atomic_write(stamp, digest().encode())
+    return changed
+
+
+# ---------------------------------------------------------------- check and list
+
+@dataclass
+class Problem:
+    post: str
+    stage: str  # a stage name, or "section <name>"
+    reasons: list[str]
+    diff: str = ""
+
+
+def check(root: str | Path = ".", posts: tuple[str, ...] = ()) -> list[Problem]:
+    """What makes the published posts stale; nothing is run or written."""
+    project = load_project(root)
+    lock = read_lock(project.lock_path)
+    problems: list[Problem] = []
+    for post in project.select(posts):
+        pp = plan_post(project, post, lock, PUBLISHED_PROFILE)
+        records = lock.get(post.name, {})
+        for name, sp in pp.stages.items():
+            reasons = list(sp.reasons)
+            built = records.get(name, {}).get("profile")
+            if built and built != PUBLISHED_PROFILE:
+                reasons = [f"built with draft profile '{built}'"] + \
+                    [r for r in reasons if not r.startswith("profile ")]
+            if reasons:
+                problems.append(Problem(post.name, name, reasons))
+        rendered = render_post(project, post, records, pp.config, pp.graph)
+        if rendered and rendered[0] != rendered[1]:
+            diff = "".join(difflib.unified_diff(
+                rendered[0].splitlines(keepends=True), rendered[1].splitlines(keepends=True),
+                f"{post.markdown} (now)", f"{post.markdown} (generated)"))
+            problems.append(Problem(post.name, "sections", [
+                f"generated sections of {post.markdown} are out of date"], diff))
+    return problems
+
+
+def states(root: str | Path = ".", profile: str = PUBLISHED_PROFILE,
+           overrides: tuple[str, ...] = (), posts: tuple[str, ...] = ()) -> list[PostPlan]:
+    project = load_project(root)
+    lock = read_lock(project.lock_path)
+    return [plan_post(project, p, lock, profile, overrides) for p in project.select(posts)]
+
+
+def clean(root: str | Path = ".", everything: bool = False,
+          say: Callable[[str], Any] = print) -> None:
+    project = load_project(root)
+    with build_lock(project.cache_dir):
+        if everything:
+            for sub in ("objects", "entries", "tmp"):
+                shutil.rmtree(project.cache_dir / sub, ignore_errors=True)
+            say(f"removed the cache {project.cache_dir.relative_to(project.root)}/")
+            return
+        lock = read_lock(project.lock_path)
+        keep = {r["key"] for stages in lock.values() for r in stages.values() if "key" in r}
+        removed = Cache(project.cache_dir).gc(keep)
+        say(f"removed {removed} cache file(s) that the lock does not use")
+
+
+__all__ = ["build", "check", "states", "clean", "BuildOptions", "warn"]

@@ -1,0 +1,162 @@
+"""The project file `figures.toml`: which posts exist, where their stages, config, Markdown and
+templates live; and loading a post's stages and config.
+
+    [posts.generative-models]
+    stages = "blog.stages"               # importing it declares the post's stages (cheaply)
+    config = "blog/post.toml"
+    markdown = "content/posts/generative-models.md"
+    templates = "blog/templates"         # <region>.md.j2
+    validate = "blog.config:validate"    # optional: range checks on the config values
+
+Outputs go to static/posts/<post>/, the cache to .cache/figures/, the lock to figures.lock.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import Config, ConfigError, load_config
+from .stages import DeclarationError, Graph, declared_in, forget
+
+PROJECT_FILE = "figures.toml"
+LOCK_FILE = "figures.lock"
+CACHE_DIR = ".cache/figures"
+STATIC_DIR = "static/posts"
+# Import name -> distribution of the packages whose version shapes a stage's output.
+TRACKED_PACKAGES = {"torch": "torch", "numpy": "numpy", "matplotlib": "matplotlib",
+                    "imageio": "imageio", "PIL": "pillow", "scipy": "scipy"}
+
+
+class ProjectError(ValueError):
+    """figures.toml or a post's files are missing or wrong; one line."""
+
+
+@dataclass(frozen=True)
+class Post:
+    name: str
+    stages: str
+    config: str
+    markdown: str | None
+    templates: str | None
+    validate: str | None
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    posts: dict[str, Post]
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / CACHE_DIR
+
+    def static_dir(self, post: str) -> Path:
+        return self.root / STATIC_DIR / post
+
+    def select(self, names: tuple[str, ...] | list[str] = ()) -> list[Post]:
+        for n in names:
+            if n not in self.posts:
+                raise ProjectError(f"{PROJECT_FILE}: no post '{n}' (posts: "
+                                   f"{', '.join(sorted(self.posts))})")
+        return [p for n, p in sorted(self.posts.items()) if not names or n in names]
+
+
+def load_project(root: str | Path = ".") -> Project:
+    root = Path(root).resolve()
+    path = root / PROJECT_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(f"{path}: not found (run in the project root or pass --root)") \
+            from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ProjectError(f"{path}: not valid TOML: {e}") from None
+    posts: dict[str, Post] = {}
+    for name, table in raw.get("posts", {}).items():
+        where = f"{PROJECT_FILE} [posts.{name}]"
+        if not isinstance(table, dict):
+            raise ProjectError(f"{where}: must be a table")
+        unknown = set(table) - {"stages", "config", "markdown", "templates", "validate"}
+        if unknown:
+            raise ProjectError(f"{where}: unknown key '{sorted(unknown)[0]}'")
+        for key in ("stages", "config"):
+            if not isinstance(table.get(key), str):
+                raise ProjectError(f"{where}: '{key}' (a string) is required")
+        posts[name] = Post(name, table["stages"], table["config"], table.get("markdown"),
+                           table.get("templates"), table.get("validate"))
+    if not posts:
+        raise ProjectError(f"{path}: declares no [posts.<name>]")
+    return Project(root, posts)
+
+
+def import_project_module(root: Path, name: str, what: str) -> Any:
+    """Import `name` from the project under `root`, afresh (a re-import sees edited files)."""
+    root_s = str(root)
+    if root_s not in sys.path:
+        sys.path.insert(0, root_s)
+    stale = [m for m, mod in list(sys.modules.items()) if not m.startswith("figures_pipeline")
+             and _under(getattr(mod, "__file__", None), root)]
+    top = name.split(".")[0]
+    stale += [m for m in sys.modules if m == top or m.startswith(top + ".")]
+    for m in stale:
+        sys.modules.pop(m, None)
+    forget(stale)
+    importlib.invalidate_caches()
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name and (name == e.name or name.startswith(e.name + ".")):
+            raise ProjectError(f"{what}: module '{name}' not found under {root} "
+                               f"(expected {name.replace('.', '/')}.py)") from None
+        raise ProjectError(f"{what}: importing '{name}' failed: {e}") from None
+    except (DeclarationError, ProjectError):
+        raise
+    except Exception as e:  # noqa: BLE001 - report any import-time failure in one line
+        tb = e.__traceback__
+        loc = ""
+        while tb is not None:
+            if _under(tb.tb_frame.f_code.co_filename, root):
+                loc = f" at {Path(tb.tb_frame.f_code.co_filename).relative_to(root)}:{tb.tb_lineno}"
+            tb = tb.tb_next
+        raise ProjectError(f"{what}: importing '{name}' failed{loc}: "
+                           f"{type(e).__name__}: {e}") from None
+
+
+def _under(file: str | None, root: Path) -> bool:
+    return bool(file) and os.path.abspath(file).startswith(str(root) + os.sep)
+
+
+def load_graph(project: Project, post: Post) -> Graph:
+    """Import the post's stage module and check its stages form a graph."""
+    import_project_module(project.root, post.stages, f"{PROJECT_FILE} [posts.{post.name}] stages")
+    stages = declared_in(post.stages)
+    if not stages:
+        raise DeclarationError(f"{post.stages}: declares no @stage functions")
+    return Graph(stages)
+
+
+def load_post_config(project: Project, post: Post, profile: str = "default",
+                     overrides: tuple[str, ...] | list[str] = ()) -> Config:
+    """The post's config for `profile` with `--set` overrides, validated by the post's hook."""
+    validate = None
+    if post.validate:
+        mod, _, fn = post.validate.partition(":")
+        where = f"{PROJECT_FILE} [posts.{post.name}] validate"
+        module = import_project_module(project.root, mod, where)
+        validate = getattr(module, fn, None)
+        if not callable(validate):
+            raise ProjectError(f"{where}: '{post.validate}' is not a function")
+    try:
+        return load_config(project.root / post.config, profile, overrides, validate)
+    except ConfigError as e:
+        raise ConfigError(str(e).replace(str(project.root) + "/", "")) from None

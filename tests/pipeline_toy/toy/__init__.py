@@ -1,0 +1,1 @@
+"""A toy post for the engine's tests."""

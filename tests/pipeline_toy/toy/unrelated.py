@@ -1,0 +1,3 @@
+"""A project module no stage uses: editing it must rebuild nothing."""
+
+ANSWER = 42

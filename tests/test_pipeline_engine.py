@@ -1,0 +1,215 @@
+"""figures_pipeline.engine on the toy project (tests/pipeline_toy): keys, skipping, cache, lock,
+check, failures, determinism. In-process and serial unless a test says otherwise."""
+
+import json
+
+import pytest
+from pipeline_toy.harness import build, edit, make_files, make_project, ran, snapshot
+
+from figures_pipeline import engine
+from figures_pipeline.cache import read_lock
+from figures_pipeline.config import ConfigError
+from figures_pipeline.project import ProjectError
+
+ALL = {"points", "scatter", "summary", "independent"}
+
+
+@pytest.fixture
+def root(tmp_path):
+    root = make_project(tmp_path)
+    assert ran(build(root)) == ALL
+    return root
+
+
+def test_second_build_skips_everything_and_writes_nothing(root):
+    before = {p: p.stat().st_mtime_ns for p in (root / "static").rglob("*")}
+    before_md = (root / "content/posts/toy.md").stat().st_mtime_ns
+    assert set(build(root).values()) == {"skipped"}
+    assert {p: p.stat().st_mtime_ns for p in (root / "static").rglob("*")} == before
+    assert (root / "content/posts/toy.md").stat().st_mtime_ns == before_md
+
+
+def test_outputs_sections_and_lock(root):
+    assert (root / "static/posts/toy/scatter.svg").read_text().startswith("<svg")
+    md = (root / "content/posts/toy.md").read_text()
+    assert "We drew 20 points" in md and 'The title is "Toy \\$results\\$ with \\*stars\\*"' in md
+    assert '![the toy points](scatter.svg "Twenty *toy* points")' in md
+    assert md.startswith("+++\ntitle") and md.endswith("<!-- generated:end results -->\n\nOutro.\n")
+    lock = read_lock(root / "figures.lock")["toy"]
+    assert lock["points"]["profile"] == "default" and lock["points"]["values"]["n"] == 20
+    assert set(lock["scatter"]["outputs"]) == {"scatter.svg"}
+    text = (root / "figures.lock").read_text()
+    assert json.dumps(json.loads(text), sort_keys=True, indent=1, ensure_ascii=False) + "\n" == text
+
+
+@pytest.mark.parametrize("rel, old, new, expected", [
+    ("toy/stages.py", "return {\"count\": len(pts)}", "return {\"count\": len(pts) + 0}",
+     {"scatter"}),
+    ("toy/stages.py", "round(mean, DIGITS)", "round(mean, DIGITS + 1)",
+     {"points", "scatter", "summary"}),
+    ("toy/stages.py", "DIGITS = 3", "DIGITS = 4", {"points", "scatter", "summary"}),
+    ("toy/helpers.py", "round(scale", "round(1.0 * scale", {"points", "scatter", "summary"}),
+    ("toy/svg.py", 'r="1"', 'r="2"', {"scatter"}),
+    ("toy/unrelated.py", "ANSWER = 42", "ANSWER = 43", set()),
+    ("toy/stages.py", "import time\n", "import time  # a comment does not count\n", set()),
+    ("data/offsets.csv", "0.5,0", "0.25,0", {"points", "scatter", "summary"}),
+    ("toy/post.toml", 'title = "Toy', 'title = "A toy', {"summary"}),
+    ("toy/post.toml", "n = 20", "n = 21", {"points", "scatter", "summary"}),
+])
+def test_invalidation(root, rel, old, new, expected):
+    edit(root, rel, old, new)
+    assert ran(build(root)) == expected
+
+
+def test_stale_stage_says_why(root):
+    edit(root, "toy/helpers.py", "round(scale", "round(1.0 * scale")
+    edit(root, "toy/post.toml", "n = 20", "n = 21")
+    (plan,) = engine.states(root)
+    assert plan.stages["points"].reasons == ["code changed: toy/helpers.py",
+                                             "config points: {\"n\":20,\"scale\":1.5} -> "
+                                             "{\"n\":21,\"scale\":1.5}"]
+    assert plan.stages["scatter"].reasons == ["upstream changed: points"]
+    assert plan.stages["independent"].reasons == []
+
+
+def test_override_and_profile_then_back_restores_from_cache(root):
+    assert ran(build(root, overrides=("points.n=7",))) == {"points", "scatter", "summary"}
+    assert "We drew 7 points" in (root / "content/posts/toy.md").read_text()
+    statuses = build(root)
+    assert {n for n, s in statuses.items() if s == "restored"} == {"points", "scatter", "summary"}
+    assert "We drew 20 points" in (root / "content/posts/toy.md").read_text()
+    assert ran(build(root, profile="fast")) == ALL  # the profile is part of every key
+    assert read_lock(root / "figures.lock")["toy"]["points"]["profile"] == "fast"
+
+
+def test_config_errors_before_anything_runs(root):
+    with pytest.raises(ConfigError, match="unknown key 'points.m' \\(did you mean 'points.n'"):
+        build(root, overrides=("points.m=3",))
+    with pytest.raises(ConfigError, match="points.n must be >= 1"):
+        build(root, overrides=("points.n=0",))
+    with pytest.raises(ConfigError, match="'points.n' must be int"):
+        build(root, overrides=("points.n=oops",))
+
+
+def test_corrupt_or_truncated_cache_is_a_warning_and_a_miss(root, capsys):
+    build(root, overrides=("points.n=7",))
+    entries = sorted((root / ".cache/figures/entries").glob("*.json"))
+    for e in entries:
+        e.write_text(e.read_text()[:10])
+    statuses = build(root)
+    assert ran(statuses) == {"points", "scatter", "summary"}
+    assert "restored" not in statuses.values()
+    assert "is corrupt" in capsys.readouterr().err
+    # a truncated object: the artifact scatter needs is rebuilt by running points again
+    for obj in (root / ".cache/figures/objects").rglob("*.json"):
+        obj.write_bytes(b"[1,")
+    edit(root, "toy/svg.py", 'r="1"', 'r="2"')
+    assert ran(build(root)) == {"points", "scatter"}
+
+
+def test_hand_edited_or_missing_output_is_restored(root):
+    (root / "static/posts/toy/scatter.svg").write_text("edited")
+    (root / "static/posts/toy/summary.txt").unlink()
+    (plan,) = engine.states(root)
+    assert plan.stages["scatter"].reasons == ["output edited by hand: scatter.svg"]
+    assert plan.stages["summary"].reasons == ["output missing: summary.txt"]
+    statuses = build(root)
+    assert (statuses["scatter"], statuses["summary"]) == ("restored", "restored")
+    assert (root / "static/posts/toy/scatter.svg").read_text().startswith("<svg")
+
+
+def test_check(root):
+    assert engine.check(root) == []
+    edit(root, "toy/svg.py", 'r="1"', 'r="2"')
+    (problem,) = engine.check(root)
+    assert (problem.stage, problem.reasons) == ("scatter", ["code changed: toy/svg.py"])
+    build(root, profile="fast")
+    problems = {p.stage: p.reasons for p in engine.check(root)}
+    assert problems["points"][0] == "built with draft profile 'fast'"
+    assert set(problems) == ALL
+
+
+def test_check_sections_and_diff(root):
+    edit(root, "toy/templates/results.md.j2", "We drew", "We sampled")
+    (problem,) = engine.check(root)
+    assert problem.stage == "sections"
+    assert "-We drew 20 points" in problem.diff and "+We sampled 20 points" in problem.diff
+    assert "We drew" in (root / "content/posts/toy.md").read_text()  # check writes nothing
+
+
+def test_failing_stage_others_finish_and_lock_keeps_old_record(root):
+    old = read_lock(root / "figures.lock")["toy"]["independent"]
+    edit(root, "toy/post.toml", "fail = false", "fail = true")
+    edit(root, "toy/post.toml", "n = 20", "n = 21")
+    with pytest.raises(engine.StageFailedError, match="1 stage"):
+        build(root)
+    lock = read_lock(root / "figures.lock")["toy"]
+    assert lock["independent"] == old
+    assert lock["points"]["values"]["n"] == 21
+
+
+def test_failing_stage_blocks_its_dependents(root, capsys):
+    edit(root, "toy/stages.py", "    pts = helpers",
+         "    raise RuntimeError('nope')\n    pts = helpers")
+    with pytest.raises(engine.StageFailedError):
+        build(root, force=True)
+    err = capsys.readouterr().err
+    assert "FAILED toy/points: toy/stages.py:" in err and "RuntimeError: nope" in err
+    assert "blocked toy/scatter: upstream failed: points" in err
+
+
+def test_only_builds_what_the_stage_needs(root):
+    edit(root, "toy/helpers.py", "round(scale", "round(1.0 * scale")
+    assert ran(build(root, only=("scatter",))) == {"points", "scatter"}
+    with pytest.raises(ProjectError, match="no stage 'scater' \\(did you mean 'scatter'"):
+        build(root, only=("scater",))
+
+
+def test_dry_run_writes_nothing(root, capsys):
+    edit(root, "toy/svg.py", 'r="1"', 'r="2"')
+    before = snapshot(root)
+    lock = (root / "figures.lock").read_bytes()
+    build(root, dry_run=True)
+    assert "would run toy/scatter: code changed: toy/svg.py" in capsys.readouterr().out
+    assert snapshot(root) == before and (root / "figures.lock").read_bytes() == lock
+
+
+def test_missing_artifact_reruns_upstream(root):
+    import shutil
+
+    shutil.rmtree(root / ".cache")
+    edit(root, "toy/svg.py", 'r="1"', 'r="2"')
+    assert ran(build(root)) == {"points", "scatter"}
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    a, b = make_project(tmp_path, "a"), make_project(tmp_path, "b")
+    build(a)
+    build(b, jobs=2)
+    assert snapshot(a) == snapshot(b)
+
+    def lock(root):
+        data = read_lock(root / "figures.lock")
+        for stages in data.values():
+            for r in stages.values():
+                r.pop("seconds")
+        return data
+
+    assert lock(a) == lock(b)
+
+
+def test_section_error_leaves_post_untouched(root):
+    md = (root / "content/posts/toy.md").read_bytes()
+    make_files(root, {"toy/templates/results.md.j2": "{{ points.nope }}"})
+    from figures_pipeline.sections import SectionError
+
+    with pytest.raises(SectionError, match="toy/templates/results.md.j2:1: undefined value"):
+        build(root)
+    assert (root / "content/posts/toy.md").read_bytes() == md
+
+
+def test_missing_stage_module_is_a_clear_error(tmp_path):
+    root = make_project(tmp_path)
+    (root / "toy/stages.py").unlink()
+    with pytest.raises(ProjectError, match="module 'toy.stages' not found"):
+        build(root)
