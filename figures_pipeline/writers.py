@@ -102,12 +102,13 @@ def save_gif(
 ) -> Path:
     """Write an animated GIF of `frames` ((H, W, 3) uint8, all one shape), one palette for all.
 
-    The palette is `palette` ((M, 3) uint8, M <= 256) when given, else one computed from the
+    The palette is `palette` ((M, 3) uint8, M <= 255) when given, else one computed from the
     frames themselves (median cut over every frame, subsampled): a pure function of the pixels,
     so identical frames give identical bytes. Pixels are mapped to their nearest palette colour
     without dithering (dither noise would defeat LZW and flicker between frames). Every frame is
-    shown `duration_ms`; a frame identical to the one before it is merged into it by the encoder
-    (its time added to the previous frame), which keeps the total duration.
+    shown `duration_ms`. Pixels unchanged since the previous frame are written as one reserved
+    transparent index (the usual GIF inter-frame optimisation). A frame identical to the one
+    before it is merged into it by the encoder (its time added to the previous frame's).
     """
     frames = [np.asarray(f) for f in frames]
     if not frames:
@@ -118,14 +119,32 @@ def save_gif(
             raise ValueError(f"frame {i}: expected uint8 {shape} RGB, got {f.dtype} {f.shape}")
     if duration_ms <= 0:
         raise ValueError(f"duration_ms must be > 0, got {duration_ms}")
-    pal_image = _palette_image(palette if palette is not None else
-                               global_palette(frames, colors=colors))
-    images = [Image.fromarray(f, "RGB").quantize(palette=pal_image, dither=Image.Dither.NONE)
-              for f in frames]
+    pal = np.asarray(palette if palette is not None else
+                     global_palette(frames, colors=min(colors, 255)), dtype=np.uint8)
+    pal = pal.reshape(-1, 3)
+    if not 1 <= len(pal) <= 255:
+        raise ValueError(f"a GIF palette here has 1..255 colours (one slot is kept for "
+                         f"'unchanged'), got {len(pal)}")
+    pal_image = _palette_image(pal)
+    indices = [np.asarray(Image.fromarray(f, "RGB").quantize(palette=pal_image,
+                                                             dither=Image.Dither.NONE))
+               for f in frames]
+    # Inter-frame optimisation: a pixel equal to the previous frame's becomes the transparent
+    # index `keep`, so the previous frame shows through (disposal 1) and LZW sees long runs.
+    keep = len(pal)
+    full_palette = np.zeros((keep + 1, 3), np.uint8)
+    full_palette[:keep] = pal
+    images = []
+    for i, idx in enumerate(indices):
+        diff = idx if i == 0 else np.where(idx == indices[i - 1], keep, idx).astype(np.uint8)
+        im = Image.fromarray(diff, "P")
+        im.putpalette(full_palette.tobytes())
+        images.append(im)
     path = Path(path)
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                       duration=int(duration_ms), loop=int(loop), optimize=False, disposal=1)
+                       duration=int(duration_ms), loop=int(loop), optimize=False, disposal=1,
+                       transparency=keep)
     return path
 
 

@@ -148,3 +148,20 @@ def test_gif_rejects_bad_frames(tmp_path):
                  tmp_path / "x.gif", duration_ms=50)
     with pytest.raises(ValueError):
         save_gif([np.zeros((4, 4, 3), np.float32)], tmp_path / "x.gif", duration_ms=50)
+
+
+def test_gif_decodes_to_the_frames(tmp_path):
+    """Unchanged pixels are written transparent; composited, every frame is exactly its input."""
+    colours = np.array([[0, 0, 0], [255, 255, 255], [230, 159, 0], [0, 114, 178]], np.uint8)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 4, size=(30, 40))
+    frames = []
+    for i in range(6):
+        idx = base.copy()
+        idx[5 + i:12 + i, 3 * i:3 * i + 8] = (i % 3) + 1  # a moving block
+        frames.append(colours[idx])
+    path = save_gif(frames, tmp_path / "d.gif", duration_ms=50, palette=colours)
+    with Image.open(path) as im:
+        for i, f in enumerate(frames):
+            im.seek(i)
+            assert np.array_equal(np.asarray(im.convert("RGB")), f), f"frame {i}"

@@ -1,0 +1,222 @@
+"""Views of the 2-D data plane: samples, noised marginals, score fields, sampler trajectories.
+
+Every panel is `plane(ax)`: the common square window, with the exact density of the relevant
+distribution as a pale backdrop (log-spaced contour levels of p), so learned and exact objects
+are always read against the truth.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from blog.mixture import GaussianMixture
+from blog.plots.density import draw_backdrop, grid
+from blog.plots.style import (
+    DATA,
+    DENSITY_CMAP,
+    FIG_WIDTH,
+    INK,
+    LIMITS,
+    MODE_COLORS,
+    MODEL,
+    TICK_ROOM,
+    TITLE_ROOM,
+    figure,
+    finish,
+    grid_shape,
+    plane,
+    point_size,
+    styled,
+)
+
+
+def _scatter(ax: Axes, pts: np.ndarray, color: str, max_points: int = 4000) -> None:
+    pts = np.asarray(pts)[:max_points]
+    ax.scatter(pts[:, 0], pts[:, 1], s=point_size(len(pts)), color=color, linewidths=0,
+               alpha=0.75, rasterized=True, zorder=2)
+
+
+def _panels(n: int, *, max_cols: int = 4, width: float = FIG_WIDTH, ticks: bool = True,
+            extra: float = 0.0) -> tuple[Figure, list[Axes]]:
+    """A figure of n square plane panels on a grid; its height follows from the width.
+
+    `extra` is height per row beyond the title (e.g. an x label)."""
+    rows, cols = grid_shape(n, max_cols)
+    side = (width - 0.1 - cols * (TICK_ROOM if ticks else 0.05)) / cols
+    fig = figure(width, rows * (side + TITLE_ROOM + extra + (0.3 if ticks else 0.05)))
+    with styled():
+        axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
+    return fig, axes
+
+
+def _heatmap(ax: Axes, mixture: GaussianMixture, limits: tuple[float, float],
+             gamma: float = 0.4) -> None:
+    """p(x)^gamma as a heat map (the colour scale of the post's GIF and diagram)."""
+    _, _, XY = grid(limits)
+    p = mixture.prob(XY)
+    lo, hi = limits
+    ax.imshow((p / p.max()) ** gamma, origin="lower", extent=(lo, hi, lo, hi),
+              cmap=DENSITY_CMAP, vmin=0, vmax=1, interpolation="bilinear")
+
+
+def mixture_samples(mixture: GaussianMixture, samples: np.ndarray, *,
+                    limits: tuple[float, float] = LIMITS) -> Figure:
+    """The data: p(x) = sum_k pi_k N(x; mu_k, s^2 I) as a heat map (left, colour ~ p^0.4) and
+    samples x ~ p over log-spaced contours of p (right)."""
+    fig, (ax_p, ax_x) = _panels(2)
+    with styled():
+        _heatmap(ax_p, mixture, limits)
+        ax_p.set_title(r"density $p(x)$")
+        draw_backdrop(ax_x, mixture, limits)
+        _scatter(ax_x, samples, DATA)
+        ax_x.set_title(rf"{len(samples):,} samples $x \sim p(x)$")
+        for ax in (ax_p, ax_x):
+            plane(ax, limits)
+    return finish(fig)
+
+
+def forward_snapshots(samples_by_t: Sequence[np.ndarray],
+                      mixtures_by_t: Sequence[GaussianMixture], titles: Sequence[str], *,
+                      limits: tuple[float, float] = LIMITS) -> Figure:
+    """Forward process x_t ~ q(x_t) at a few t, over the exact marginal q(x_t) (a mixture too)."""
+    if not len(samples_by_t) == len(mixtures_by_t) == len(titles):
+        raise ValueError("samples_by_t, mixtures_by_t and titles must have the same length")
+    fig, axes = _panels(len(titles), max_cols=5, ticks=False)
+    with styled():
+        for ax, x_t, q_t, title in zip(axes, samples_by_t, mixtures_by_t, titles, strict=True):
+            draw_backdrop(ax, q_t, limits, lines=False)
+            _scatter(ax, x_t, DATA, max_points=1500)
+            ax.set_title(title)
+            plane(ax, limits, ticks=False)
+    return finish(fig)
+
+
+def _arrows(ax: Axes, xy: np.ndarray, field: np.ndarray, color: str, cap: float) -> None:
+    """Quiver of a (G, G, 2) field on the (G, G, 2) grid, thinned to ~20 arrows per side.
+
+    Arrow length is the field scaled so that `cap` maps to ~0.9 grid cell and capped there:
+    directions everywhere, magnitudes where they are moderate.
+    """
+    stride = max(1, int(np.ceil(xy.shape[0] / 20)))
+    pts, vec = xy[::stride, ::stride], field[::stride, ::stride]
+    cell = abs(pts[0, 1, 0] - pts[0, 0, 0]) if pts.shape[1] > 1 else 1.0
+    norm = np.linalg.norm(vec, axis=-1, keepdims=True)
+    vec = vec * (0.9 * cell / cap) * np.minimum(1.0, cap / np.maximum(norm, 1e-12))
+    ax.quiver(pts[..., 0], pts[..., 1], vec[..., 0], vec[..., 1], color=color, angles="xy",
+              scale_units="xy", scale=1.0, width=0.006, headwidth=3.5, headlength=4,
+              headaxislength=3.5, zorder=3)
+
+
+def score_fields(grid_xy: np.ndarray, learned: Sequence[np.ndarray],
+                 exact: Sequence[np.ndarray], sigmas: Sequence[float], *,
+                 mixture: GaussianMixture | None = None,
+                 limits: tuple[float, float] = LIMITS) -> Figure:
+    """Learned s_theta(x, sigma) (top) vs exact grad_x log q_sigma(x) (bottom), a column per sigma.
+
+    Arrows show sigma * s (the noise-scaled score, ~ -eps, order one at every level), capped at
+    length 2 so directions stay visible near the modes where |s| blows up as sigma -> 0. With
+    `mixture`, the backdrop is the exact q_sigma = p * N(0, sigma^2 I).
+    """
+    if not len(learned) == len(exact) == len(sigmas):
+        raise ValueError("learned, exact and sigmas must have the same length")
+    n = len(sigmas)
+    side = (FIG_WIDTH - 0.45) / max(n, 2)
+    fig = figure(FIG_WIDTH, 2 * side + TITLE_ROOM + 0.15)
+    with styled():
+        axes = fig.subplots(2, n, squeeze=False)
+        for j, sigma in enumerate(sigmas):
+            for i, (field, color) in enumerate(((learned[j], MODEL), (exact[j], DATA))):
+                ax = axes[i, j]
+                if mixture is not None:
+                    draw_backdrop(ax, mixture.ve(float(sigma)), limits, lines=False)
+                _arrows(ax, np.asarray(grid_xy), float(sigma) * np.asarray(field), color, 2.0)
+                plane(ax, limits, ticks=False)
+            axes[0, j].set_title(rf"$\sigma = {sigma:g}$")
+        axes[0, 0].set_ylabel(r"learned $s_\theta(x, \sigma)$")
+        axes[1, 0].set_ylabel(r"exact $\nabla_x \log q_\sigma(x)$")
+    return finish(fig)
+
+
+def _trajectories(ax: Axes, trajs: np.ndarray, mixture: GaussianMixture, n_show: int) -> None:
+    """n_show paths x_T -> x_0 as lines, coloured by the mode they end in; o start, * end."""
+    trajs = np.asarray(trajs)[:, :n_show]
+    mode = mixture.responsibilities(trajs[-1]).argmax(-1)
+    for i in range(trajs.shape[1]):
+        c = MODE_COLORS[mode[i] % len(MODE_COLORS)]
+        ax.plot(trajs[:, i, 0], trajs[:, i, 1], color=c, lw=0.9, alpha=0.85, zorder=2)
+    ax.scatter(trajs[0, :, 0], trajs[0, :, 1], s=18, facecolors="white", edgecolors=INK,
+               linewidths=0.8, zorder=3, label="start")
+    ax.scatter(trajs[-1, :, 0], trajs[-1, :, 1], s=22, c=[MODE_COLORS[m % 8] for m in mode],
+               edgecolors=INK, linewidths=0.6, marker="o", zorder=4, label="end")
+
+
+def langevin_trajectories(trajs: np.ndarray, mixture: GaussianMixture, *, n_show: int = 12,
+                          title: str | None = None,
+                          limits: tuple[float, float] = LIMITS) -> Figure:
+    """Langevin paths x_{i+1} = x_i + (eta/2) s(x_i) + sqrt(eta) z_i over p(x), trajs (T+1, N, 2).
+    """
+    fig = figure(FIG_WIDTH * 0.62, FIG_WIDTH * 0.62 + 0.35)
+    with styled():
+        ax = fig.add_subplot()
+        draw_backdrop(ax, mixture, limits)
+        _trajectories(ax, trajs, mixture, n_show)
+        ax.set_title(title or f"{min(n_show, np.shape(trajs)[1])} Langevin trajectories")
+        ax.legend(loc="upper right", handletextpad=0.2, borderaxespad=0.2)
+        plane(ax, limits)
+    return finish(fig)
+
+
+def reverse_trajectories(stochastic: np.ndarray, deterministic: np.ndarray,
+                         mixture: GaussianMixture, *, n_show: int = 12,
+                         titles: tuple[str, str] = ("DDPM (stochastic)",
+                                                    "DDIM / probability flow"),
+                         limits: tuple[float, float] = LIMITS) -> Figure:
+    """Reverse paths x_T -> x_0: ancestral DDPM (T+1, N, 2) vs deterministic DDIM (S+1, N, 2)."""
+    fig, axes = _panels(2)
+    with styled():
+        for ax, trajs, title in zip(axes, (stochastic, deterministic), titles, strict=True):
+            draw_backdrop(ax, mixture, limits)
+            _trajectories(ax, trajs, mixture, n_show)
+            ax.set_title(f"{title}, {np.shape(trajs)[0] - 1} steps")
+            plane(ax, limits)
+        axes[0].legend(loc="upper right", handletextpad=0.2, borderaxespad=0.2)
+    return finish(fig)
+
+
+def samples_comparison(panels: Mapping[str, np.ndarray], mixture: GaussianMixture, *,
+                       annotations: Mapping[str, str] | None = None,
+                       ncols: int | None = None,
+                       colors: Mapping[str, str] | None = None,
+                       limits: tuple[float, float] = LIMITS) -> Figure:
+    """Side-by-side samples over p(x), one panel per title; optional text (a metric) under each.
+
+    The grid is one row up to four panels, else near-square; pass ncols to force it (e.g. one
+    row per sampler family with an exact-score reference row).
+    """
+    titles = list(panels)
+    n = len(titles)
+    rows, cols = (int(np.ceil(n / ncols)), ncols) if ncols else grid_shape(n)
+    extra = 0.3 if annotations else 0.0
+    wrap = 14 if cols >= 4 else 22 if cols == 3 else 40
+    lines = max(len(textwrap.wrap(t, wrap)) for t in titles)
+    side = (FIG_WIDTH - 0.1 - 0.05 * cols) / max(cols, 2)
+    width = FIG_WIDTH if cols >= 2 else side + 0.3
+    fig = figure(width, rows * (side + lines * 0.26 + 0.12 + extra))
+    with styled():
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax, title in zip(axes, titles, strict=False):
+            draw_backdrop(ax, mixture, limits, lines=False)
+            _scatter(ax, panels[title], (colors or {}).get(title, MODEL), max_points=2000)
+            ax.set_title("\n".join(textwrap.wrap(title, wrap)), fontsize=11 if cols >= 3 else 12,
+                         linespacing=1.1)
+            if annotations and title in annotations:
+                ax.set_xlabel(annotations[title], fontsize=10, color=INK, labelpad=3)
+            plane(ax, limits, ticks=False)
+        for ax in axes[n:]:
+            ax.set_axis_off()
+    return finish(fig)

@@ -1,0 +1,128 @@
+"""The VAE's figures: its latent space against the prior, its samples, and training curves.
+
+Notation: encoder q_phi(z | x) = N(mu_phi(x), diag sigma_phi(x)^2), decoder p_theta(x | z),
+prior p(z) = N(0, I), and the loss is the negative ELBO
+
+    -ELBO(x) = E_{q_phi(z|x)}[-log p_theta(x | z)] + KL(q_phi(z | x) || p(z)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle
+
+from blog.plots.plane import _panels, _scatter
+from blog.plots.style import (
+    DATA,
+    FIG_WIDTH,
+    INK,
+    LIMITS,
+    MODE_COLORS,
+    MODEL,
+    MUTED,
+    SERIES,
+    figure,
+    finish,
+    plane,
+    point_size,
+    styled,
+)
+
+
+def _by_mode(ax, pts: np.ndarray, labels: np.ndarray, max_points: int = 4000) -> None:
+    pts, labels = np.asarray(pts)[:max_points], np.asarray(labels)[:max_points]
+    colors = np.array(MODE_COLORS)[labels.astype(int) % len(MODE_COLORS)]
+    ax.scatter(pts[:, 0], pts[:, 1], s=point_size(len(pts)) * 1.5, c=colors, linewidths=0,
+               alpha=0.8, rasterized=True, zorder=2)
+
+
+def vae_latent(z: np.ndarray, labels: np.ndarray, *, x: np.ndarray | None = None,
+               limits: tuple[float, float] = LIMITS) -> Figure:
+    """Latent codes z = mu_phi(x), (N, 2), coloured by the mode each x came from, over the
+    prior N(0, I) (its 1-sigma and 2-sigma circles). With x, the data coloured alike on the left.
+    """
+    fig, axes = _panels(2 if x is not None else 1, width=FIG_WIDTH if x is not None else 3.6)
+    with styled():
+        if x is not None:
+            _by_mode(axes[0], x, labels)
+            axes[0].set_title(r"data $x$, by mode $k$")
+            plane(axes[0], limits)
+        ax = axes[-1]
+        for r, ls in ((1.0, "-"), (2.0, "--")):
+            ax.add_patch(Circle((0, 0), r, fill=False, ec=INK, lw=1.0, ls=ls, zorder=3))
+        ax.text(0.71, 0.71, r"$1\sigma$", color=INK, fontsize=10, zorder=4, ha="left",
+                va="bottom")
+        ax.text(1.42, 1.42, r"$2\sigma$", color=INK, fontsize=10, zorder=4, ha="left",
+                va="bottom")
+        _by_mode(ax, z, labels)
+        ax.set_title(r"latent $z = \mu_\phi(x)$ vs $\mathcal{N}(0, I)$")
+        plane(ax, limits)
+    return finish(fig)
+
+
+def vae_samples(data: np.ndarray, samples: np.ndarray, *,
+                limits: tuple[float, float] = LIMITS) -> Figure:
+    """Data x ~ p(x) (left) vs VAE samples x ~ p_theta(x | z), z ~ N(0, I) (right)."""
+    fig, (ax_d, ax_s) = _panels(2)
+    with styled():
+        _scatter(ax_d, data, DATA)
+        ax_d.set_title(r"data $x \sim p(x)$")
+        _scatter(ax_s, samples, MODEL)
+        ax_s.set_title(r"VAE $x \sim p_\theta(x \mid z)$")
+        for ax in (ax_d, ax_s):
+            plane(ax, limits)
+            ax.grid(True, color="#E5E5E5", lw=0.6, zorder=0)
+    return finish(fig)
+
+
+def smooth(y: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average with a shrinking window at the ends (same length as y)."""
+    y = np.asarray(y, dtype=np.float64)
+    if window <= 1 or len(y) < 3:
+        return y
+    window = min(window, len(y))
+    c = np.concatenate([[0.0], np.cumsum(y)])
+    i = np.arange(len(y))
+    lo = np.maximum(0, i - window // 2)
+    hi = np.minimum(len(y), i + (window - window // 2))
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
+                   xlabel: str = "training step", logx: bool = True, logy: bool = False,
+                   window: int | None = None, title: str | None = None) -> Figure:
+    """Loss curves, one line per named history (e.g. -ELBO, its reconstruction and KL parts).
+
+    Each curve is drawn raw (faint) and as a moving average over `window` steps (default ~2% of
+    its length); the x axis is logarithmic by default so early and late training both show.
+    """
+    fig = figure(FIG_WIDTH, 3.4)
+    with styled():
+        ax = fig.add_subplot()
+        handles = []
+        for k, (name, y) in enumerate(histories.items()):
+            y = np.asarray(y, dtype=np.float64)
+            steps = np.arange(1, len(y) + 1)
+            w = window or max(1, len(y) // 50)
+            color = SERIES[k % len(SERIES)]
+            if w > 1:
+                ax.plot(steps, y, color=color, lw=0.6, alpha=0.25)
+            ax.plot(steps, smooth(y, w), color=color, lw=1.8)
+            handles.append(Line2D([], [], color=color, lw=1.8, label=name))
+        if logx:
+            ax.set_xscale("log")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title)
+        ax.grid(True, which="major", color="#E5E5E5", lw=0.6)
+        ax.legend(handles=handles, loc="best")
+        ax.spines["left"].set_color(MUTED)
+        ax.spines["bottom"].set_color(MUTED)
+    return finish(fig)
