@@ -206,13 +206,25 @@ def test_headings_carry_anchor_links(site_build: SiteBuild):
 def test_math_inline_display_aligned_and_literal_dollar(tmp_path):
     body = (
         "Inline $x^2$ costs \\$5.\n\n"
-        "$$\n\\begin{aligned}\na &= b + c \\\\\nd &= e\n\\end{aligned}\n$$\n\n"
+        "$$\n\\begin{aligned}\n"
+        "a &= \\frac{b}{c} + \\sqrt{c} \\\\\n"
+        "d &= \\sum_{i=1}^n e_i\n"
+        "\\end{aligned}\n$$\n\n"
         "Code `$kept$` stays.\n"
     )
     tags = Tags(html := build_with_post(tmp_path, "math-demo", body))
     assert len(tags.with_class("katex")) == 2
     assert len(tags.with_class("katex-display")) == 1
     assert "$5" in html and "$kept$" in html
+    # The vendored stylesheet matches the KaTeX Hugo embeds: every class of the page is styled,
+    # bar KaTeX's atom types and the theme's structural hooks.
+    css = (REPO / "static" / "katex" / "katex.min.css").read_text()
+    css += (REPO / "assets" / "css" / "main.css").read_text()
+    unstyled = {"mord", "mopen", "mclose", "mpunct", "mrel", "mbin", "mop", "minner", "mtight"}
+    unstyled |= {"post", "post-body", "post-header"}
+    classes = {c for _, a in tags.tags for c in (a.get("class") or "").split()}
+    missing = {c for c in classes - unstyled if not re.search(rf"\.{re.escape(c)}(?![\w-])", css)}
+    assert not missing, f"classes without CSS (KaTeX version mismatch?): {sorted(missing)}"
 
 
 def test_latex_error_fails_the_build_naming_file_and_line(tmp_path):
