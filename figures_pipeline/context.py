@@ -89,7 +89,7 @@ class Context:
             total = len(iterable)  # type: ignore[arg-type]
         tty = sys.stderr.isatty() and not self.parallel
         start = time.monotonic()
-        shown = -1
+        shown = 0
         i = 0
         for i, item in enumerate(iterable, start=1):
             yield item
