@@ -69,7 +69,7 @@ def mixture_density(mixture: GaussianMixture, g) -> np.ndarray:
 
 
 def draw_backdrop(ax: Axes, mixture: GaussianMixture, limits: tuple[float, float] = LIMITS,
-                  *, n: int = 160, lines: bool = True) -> None:
+                  *, n: int = 160, lines: bool = True, line_zorder: float = 0.5) -> None:
     """Pale filled contours of p(x) (power-normalised, so tails show) with thin contour lines.
 
     Levels are fixed fractions of max p, so every panel reads the same way.
@@ -81,5 +81,5 @@ def draw_backdrop(ax: Axes, mixture: GaussianMixture, limits: tuple[float, float
     ax.contourf(X, Y, p, levels=levels, cmap=BACKDROP_CMAP, norm=PowerNorm(0.5, 0, top),
                 zorder=0, antialiased=True)
     if lines:
-        ax.contour(X, Y, p, levels=levels[1:-1], colors="#5A6B85", linewidths=0.4, alpha=0.7,
-                   zorder=0.5)
+        ax.contour(X, Y, p, levels=levels[1:-1], colors="#4A5A72", linewidths=0.5, alpha=0.8,
+                   zorder=line_zorder)

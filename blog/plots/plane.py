@@ -35,10 +35,11 @@ from blog.plots.style import (
 )
 
 
-def _scatter(ax: Axes, pts: np.ndarray, color: str, max_points: int = 4000) -> None:
+def _scatter(ax: Axes, pts: np.ndarray, color: str, max_points: int = 4000,
+             size: float = 1.0, alpha: float = 0.75) -> None:
     pts = np.asarray(pts)[:max_points]
-    ax.scatter(pts[:, 0], pts[:, 1], s=point_size(len(pts)), color=color, linewidths=0,
-               alpha=0.75, rasterized=True, zorder=2)
+    ax.scatter(pts[:, 0], pts[:, 1], s=size * point_size(len(pts)), color=color, linewidths=0,
+               alpha=alpha, rasterized=True, zorder=2)
 
 
 def _panels(n: int, *, max_cols: int = 4, width: float = FIG_WIDTH, ticks: bool = True,
@@ -89,8 +90,8 @@ def forward_snapshots(samples_by_t: Sequence[np.ndarray],
     fig, axes = _panels(len(titles), max_cols=5, ticks=False)
     with styled():
         for ax, x_t, q_t, title in zip(axes, samples_by_t, mixtures_by_t, titles, strict=True):
-            draw_backdrop(ax, q_t, limits, lines=False)
-            _scatter(ax, x_t, DATA, max_points=1500)
+            draw_backdrop(ax, q_t, limits, line_zorder=3)
+            _scatter(ax, x_t, DATA, max_points=1500, size=0.5, alpha=0.6)
             ax.set_title(title)
             plane(ax, limits, ticks=False)
     return finish(fig)

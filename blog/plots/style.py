@@ -56,7 +56,7 @@ SERIES = (MODEL, DATA, EXACT, "#CC79A7", "#E69F00", "#56B4E9", INK)  # line plot
 
 DENSITY_CMAP = "magma"  # heat maps of densities (sequential, perceptually uniform)
 # Light background for density contours under scattered points: white -> pale blue-grey.
-BACKDROP_CMAP = LinearSegmentedColormap.from_list("backdrop", ["#FFFFFF", "#DDE4EE", "#A3B2C8"])
+BACKDROP_CMAP = LinearSegmentedColormap.from_list("backdrop", ["#FFFFFF", "#E3E9F1", "#B0BED2"])
 
 # --- matplotlib settings ------------------------------------------------------------------------
 RC = {

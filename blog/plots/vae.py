@@ -54,10 +54,10 @@ def vae_latent(z: np.ndarray, labels: np.ndarray, *, x: np.ndarray | None = None
         ax = axes[-1]
         for r, ls in ((1.0, "-"), (2.0, "--")):
             ax.add_patch(Circle((0, 0), r, fill=False, ec=INK, lw=1.0, ls=ls, zorder=3))
-        ax.text(0.71, 0.71, r"$1\sigma$", color=INK, fontsize=10, zorder=4, ha="left",
-                va="bottom")
-        ax.text(1.42, 1.42, r"$2\sigma$", color=INK, fontsize=10, zorder=4, ha="left",
-                va="bottom")
+        for r, text in ((1.0, r"$1\sigma$"), (2.0, r"$2\sigma$")):
+            ax.text(r * 0.72, r * 0.72, text, color=INK, fontsize=10, zorder=4, ha="left",
+                    va="bottom", bbox={"boxstyle": "round,pad=0.1", "fc": "white",
+                                       "ec": "none", "alpha": 0.8})
         _by_mode(ax, z, labels)
         ax.set_title(r"latent $z = \mu_\phi(x)$ vs $\mathcal{N}(0, I)$")
         plane(ax, limits)
@@ -79,16 +79,18 @@ def vae_samples(data: np.ndarray, samples: np.ndarray, *,
     return finish(fig)
 
 
-def smooth(y: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average with a shrinking window at the ends (same length as y)."""
+def smooth(y: np.ndarray, window) -> np.ndarray:
+    """Centred moving average, same length as y; `window` is an int or one width per point.
+
+    Windows shrink at the ends; on a log-x plot pass widths proportional to the step so every
+    decade is smoothed alike.
+    """
     y = np.asarray(y, dtype=np.float64)
-    if window <= 1 or len(y) < 3:
-        return y
-    window = min(window, len(y))
+    w = np.broadcast_to(np.maximum(np.asarray(window, dtype=np.int64), 1), y.shape)
     c = np.concatenate([[0.0], np.cumsum(y)])
     i = np.arange(len(y))
-    lo = np.maximum(0, i - window // 2)
-    hi = np.minimum(len(y), i + (window - window // 2))
+    lo = np.maximum(0, i - w // 2)
+    hi = np.minimum(len(y), i + (w - w // 2))
     return (c[hi] - c[lo]) / (hi - lo)
 
 
@@ -97,8 +99,9 @@ def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
                    window: int | None = None, title: str | None = None) -> Figure:
     """Loss curves, one line per named history (e.g. -ELBO, its reconstruction and KL parts).
 
-    Each curve is drawn raw (faint) and as a moving average over `window` steps (default ~2% of
-    its length); the x axis is logarithmic by default so early and late training both show.
+    Each curve is drawn raw (faint) and as a moving average: over `window` steps if given, else
+    over 10% of the step number on a log x axis (the default: early and late training both
+    show) or 2% of the length on a linear one.
     """
     fig = figure(FIG_WIDTH, 3.4)
     with styled():
@@ -107,9 +110,12 @@ def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
         for k, (name, y) in enumerate(histories.items()):
             y = np.asarray(y, dtype=np.float64)
             steps = np.arange(1, len(y) + 1)
-            w = window or max(1, len(y) // 50)
+            if window:
+                w = np.full(len(y), window)
+            else:
+                w = np.maximum(1, 0.1 * steps) if logx else np.full(len(y), max(1, len(y) // 50))
             color = SERIES[k % len(SERIES)]
-            if w > 1:
+            if w.max() > 1:
                 ax.plot(steps, y, color=color, lw=0.6, alpha=0.25)
             ax.plot(steps, smooth(y, w), color=color, lw=1.8)
             handles.append(Line2D([], [], color=color, lw=1.8, label=name))
