@@ -1,0 +1,212 @@
+"""Denoising diffusion: DDPM (Ho, Jain & Abbeel 2020) and DDIM (Song, Meng & Ermon 2021).
+
+    forward   q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I)              DDPM eq. 4
+    loss      || eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t) ||^2   eq. 14, Alg. 1
+    ancestral x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps_theta) / sqrt(alpha_t) + sigma_t z
+                                                                                Alg. 2, eq. 11
+    DDIM      x_{t'} = sqrt(abar_t') x0_hat + sqrt(1 - abar_t' - s^2) eps_theta + s z,
+              s = eta sqrt((1 - abar_t') / (1 - abar_t)) sqrt(1 - abar_t / abar_t')  eq. 12, 16
+
+With eta = 0, DDIM is a discretisation of the probability-flow ODE (DDIM sec. 4.3): the
+deterministic sampler of the post. The cosine schedule is Nichol & Dhariwal (2021) eq. 17.
+Timesteps are 0-based: index t here is the paper's t + 1.
+
+Every sampler takes an `eps_fn(x_t, t) -> eps`, either the network or `exact_eps(mixture,
+schedule)`, the true noise of the noised mixture:
+    eps*(x_t, t) = -sqrt(1 - abar_t) grad log q_t(x_t).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from blog.config import DDPMConfig, Spacing
+from blog.mixture import GaussianMixture
+from blog.nets import MLP
+
+EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t (N, d), t (N,)) -> (N, d)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Every per-timestep coefficient, float64, shape (T,)."""
+
+    betas: torch.Tensor
+    alphas_cumprod: torch.Tensor  # \bar\alpha_t
+    alphas_cumprod_prev: torch.Tensor  # \bar\alpha_{t-1}, with \bar\alpha_0 = 1
+    # q(x_t | x_0)
+    sqrt_alphas_cumprod: torch.Tensor
+    sqrt_one_minus_alphas_cumprod: torch.Tensor
+    # x_0 from (x_t, eps)
+    sqrt_recip_alphas_cumprod: torch.Tensor
+    sqrt_recipm1_alphas_cumprod: torch.Tensor
+    # posterior q(x_{t-1} | x_t, x_0)
+    posterior_variance: torch.Tensor  # \tilde\beta_t
+    posterior_mean_coef1: torch.Tensor  # multiplies x_0
+    posterior_mean_coef2: torch.Tensor  # multiplies x_t
+
+    @property
+    def T(self) -> int:
+        return len(self.betas)
+
+
+def make_schedule(T: int, kind: str = "linear", beta_start: float = 1e-4,
+                  beta_end: float = 0.02) -> Schedule:
+    """beta_t linear (scaled by 1000 / T so any T spans the same noise) or cosine."""
+    if kind == "linear":
+        scale = 1000.0 / T
+        betas = np.linspace(beta_start * scale, min(beta_end * scale, 0.999), T)
+    elif kind == "cosine":
+        f = np.cos((np.arange(T + 1) / T + 0.008) / 1.008 * math.pi / 2) ** 2
+        betas = np.clip(1 - f[1:] / f[:-1], 0, 0.999)
+    else:
+        raise ValueError(f"unknown schedule {kind!r} (choose from: linear, cosine)")
+    alphas_cumprod = np.cumprod(1.0 - betas)
+    prev = np.append(1.0, alphas_cumprod[:-1])
+    a = {
+        "betas": betas,
+        "alphas_cumprod": alphas_cumprod,
+        "alphas_cumprod_prev": prev,
+        "sqrt_alphas_cumprod": np.sqrt(alphas_cumprod),
+        "sqrt_one_minus_alphas_cumprod": np.sqrt(1 - alphas_cumprod),
+        "sqrt_recip_alphas_cumprod": np.sqrt(1 / alphas_cumprod),
+        "sqrt_recipm1_alphas_cumprod": np.sqrt(1 / alphas_cumprod - 1),
+        "posterior_variance": betas * (1 - prev) / (1 - alphas_cumprod),
+        "posterior_mean_coef1": betas * np.sqrt(prev) / (1 - alphas_cumprod),
+        "posterior_mean_coef2": (1 - prev) * np.sqrt(1 - betas) / (1 - alphas_cumprod),
+    }
+    return Schedule(**{k: torch.tensor(v, dtype=torch.float64) for k, v in a.items()})
+
+
+def schedule_from(cfg: DDPMConfig) -> Schedule:
+    return make_schedule(cfg.timesteps, cfg.schedule, cfg.beta_start, cfg.beta_end)
+
+
+def extract(a: torch.Tensor, t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """a[t] as float32, shaped (N, 1, ..., 1) to broadcast against `shape`."""
+    return a[t].to(torch.float32).reshape(-1, *([1] * (len(shape) - 1)))
+
+
+class EpsNet(nn.Module):
+    """eps_theta(x_t, t): the MLP of blog.nets, conditioned on t / T."""
+
+    def __init__(self, cfg: DDPMConfig, dim: int = 2):
+        super().__init__()
+        self.T = cfg.timesteps
+        self.mlp = MLP(dim, dim, cfg.hidden, cfg.depth, cfg.emb_dim, max_freq=cfg.timesteps)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.mlp(x_t, t.to(torch.float32) / self.T)
+
+
+# q(x_t | x_0)
+def q_sample(x_0: torch.Tensor, t: torch.Tensor, schedule: Schedule,
+             noise: torch.Tensor) -> torch.Tensor:
+    """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps  (eq. 4)."""
+    return (extract(schedule.sqrt_alphas_cumprod, t, x_0.shape) * x_0
+            + extract(schedule.sqrt_one_minus_alphas_cumprod, t, x_0.shape) * noise)
+
+
+def loss(model: EpsFn, x_0: torch.Tensor, schedule: Schedule,
+         generator: torch.Generator) -> torch.Tensor:
+    """L_simple (eq. 14): t ~ U{0..T-1}, eps ~ N(0, I), mean || eps - eps_theta(x_t, t) ||^2."""
+    t = torch.randint(0, schedule.T, (x_0.shape[0],), generator=generator)
+    eps = torch.randn(x_0.shape, generator=generator)
+    return ((eps - model(q_sample(x_0, t, schedule, eps), t)) ** 2).sum(-1).mean()
+
+
+def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, s: Schedule) -> torch.Tensor:
+    """x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)."""
+    return (extract(s.sqrt_recip_alphas_cumprod, t, x_t.shape) * x_t
+            - extract(s.sqrt_recipm1_alphas_cumprod, t, x_t.shape) * eps)
+
+
+# ancestral sampling, p(x_{t-1} | x_t)
+def p_sample(eps_fn: EpsFn, x_t: torch.Tensor, t: int, schedule: Schedule,
+             noise: torch.Tensor) -> torch.Tensor:
+    """One step of Alg. 2 with sigma_t^2 = tilde beta_t; no noise at the last step (t = 0)."""
+    tt = torch.full((x_t.shape[0],), t, dtype=torch.long)
+    x0_hat = predict_x0(x_t, tt, eps_fn(x_t, tt), schedule)
+    mean = (extract(schedule.posterior_mean_coef1, tt, x_t.shape) * x0_hat
+            + extract(schedule.posterior_mean_coef2, tt, x_t.shape) * x_t)
+    if t == 0:
+        return mean
+    return mean + extract(schedule.posterior_variance, tt, x_t.shape).sqrt() * noise
+
+
+@torch.no_grad()
+def p_sample_loop_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule,
+                              generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Yield x_T, x_{T-1}, ..., x_0 (T + 1 tensors of shape (N, d))."""
+    x = x_T
+    yield x
+    for t in reversed(range(schedule.T)):
+        x = p_sample(eps_fn, x, t, schedule, torch.randn(x.shape, generator=generator))
+        yield x
+
+
+def ddim_timesteps(T: int, n_steps: int, spacing: Spacing = "quadratic") -> list[int]:
+    """tau: n_steps indices from T - 1 down to 0, evenly or quadratically spaced (DDIM app. D.2).
+
+    Quadratic spacing puts more steps near t = 0, where the modes (std 0.1) form: with the exact
+    eps and 50 steps it is ~40x closer to the data in MMD than uniform spacing.
+    """
+    u = np.linspace(0.0, 1.0, n_steps)
+    u = u**2 if spacing == "quadratic" else u
+    return sorted({round(v) for v in u * (T - 1)}, reverse=True)
+
+
+@torch.no_grad()
+def ddim_sample_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule,
+                            n_steps: int, eta: float = 0.0,
+                            generator: torch.Generator | None = None,
+                            spacing: Spacing = "quadratic") -> Iterator[torch.Tensor]:
+    """Yield x_T and then x at each of the DDIM steps (eq. 12); deterministic when eta = 0."""
+    taus = ddim_timesteps(schedule.T, n_steps, spacing)
+    x = x_T
+    yield x
+    for i, t in enumerate(taus):
+        tt = torch.full((x.shape[0],), t, dtype=torch.long)
+        eps = eps_fn(x, tt)
+        x0_hat = predict_x0(x, tt, eps, schedule)
+        abar = schedule.alphas_cumprod[t].item()
+        abar_prev = schedule.alphas_cumprod[taus[i + 1]].item() if i + 1 < len(taus) else 1.0
+        s = eta * math.sqrt((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev))
+        x = math.sqrt(abar_prev) * x0_hat + math.sqrt(max(1 - abar_prev - s**2, 0.0)) * eps
+        if s > 0:
+            x = x + s * torch.randn(x.shape, generator=generator)
+        yield x
+
+
+def exact_eps(mixture: GaussianMixture, schedule: Schedule) -> EpsFn:
+    """eps*(x_t, t) = -sqrt(1 - abar_t) grad log q_t(x_t), with q_t = mixture.vp(abar_t)."""
+    noised = [mixture.vp(float(a)) for a in schedule.alphas_cumprod]
+
+    def eps_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x_t)
+        for ti in torch.unique(t).tolist():
+            m = t == ti
+            out[m] = -schedule.sqrt_one_minus_alphas_cumprod[ti].item() * noised[ti].score_torch(
+                x_t[m])
+        return out
+
+    return eps_fn
+
+
+def last(steps: Iterator[torch.Tensor]) -> torch.Tensor:
+    """The final x of a progressive sampler."""
+    x = None
+    for x in steps:  # noqa: B007 (the last one is the point)
+        pass
+    return x
+
+
+def trajectory(steps: Iterator[torch.Tensor]) -> torch.Tensor:
+    """Every step of a progressive sampler stacked: (steps + 1, N, d)."""
+    return torch.stack(list(steps))

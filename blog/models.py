@@ -1,0 +1,225 @@
+"""The registry of the post's models: which trained family each needs, how each samples.
+
+Three trained families (vae, score, ddpm) serve nine samplers plus the data itself; the `-exact`
+samplers run the same algorithm on the closed-form score / noise of the noised mixture, which
+separates the network's error from the sampler's. `trained(family, cfg)` returns cached weights
+when the config, seed and code match (blog.weights), and trains otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+import numpy as np
+import torch
+from torch import nn
+
+from blog import ddpm, score, vae, weights
+from blog.config import PostConfig, derive_seed
+from blog.mixture import GaussianMixture, ring
+from blog.nets import init_seeded
+from blog.train import History, fit, progress_steps, torch_threads
+
+SAMPLE_THREADS = 1  # sampling on one thread too: results never depend on the caller's setting
+
+
+class ModelName(StrEnum):
+    DATA = "data"
+    VAE = "vae"
+    LANGEVIN = "langevin"
+    ANNEALED_LANGEVIN = "annealed-langevin"
+    DDPM = "ddpm"
+    DDIM = "ddim"
+    LANGEVIN_EXACT = "langevin-exact"
+    ANNEALED_LANGEVIN_EXACT = "annealed-langevin-exact"
+    DDPM_EXACT = "ddpm-exact"
+    DDIM_EXACT = "ddim-exact"
+
+
+def mixture_of(cfg: PostConfig) -> GaussianMixture:
+    return ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
+
+
+# trained families
+@dataclass(frozen=True)
+class Family:
+    name: str
+    modules: tuple[str, ...]  # blog modules whose source reaches the cache key
+    config: Callable[[PostConfig], object]  # the family's hyperparameters
+    build: Callable[[PostConfig], nn.Module]
+    loss: Callable[[PostConfig], Callable]  # -> loss(model, x_0, generator)
+
+
+_COMMON = ("config", "mixture", "nets", "train")
+FAMILIES: dict[str, Family] = {
+    "vae": Family("vae", (*_COMMON, "vae"), lambda c: c.vae, lambda c: vae.VAE(c.vae),
+                  lambda c: lambda m, x, g: vae.loss(m, x, g, c.vae.beta)),
+    "score": Family("score", (*_COMMON, "score"), lambda c: c.score,
+                    lambda c: score.ScoreNet(c.score),
+                    lambda c: _dsm(score.sigma_ladder(c.score.sigma_max, c.score.sigma_min,
+                                                      c.score.n_sigmas))),
+    "ddpm": Family("ddpm", (*_COMMON, "ddpm"), lambda c: c.ddpm, lambda c: ddpm.EpsNet(c.ddpm),
+                   lambda c: _eps_loss(ddpm.schedule_from(c.ddpm))),
+}
+
+
+def _dsm(sigmas):
+    return lambda m, x, g: score.dsm_loss(m, x, sigmas, g)
+
+
+def _eps_loss(schedule):
+    return lambda m, x, g: ddpm.loss(m, x, schedule, g)
+
+
+@dataclass
+class Trained:
+    model: nn.Module  # in eval mode, on CPU
+    meta: dict  # family, config, mixture, seed, steps, final_loss, train_seconds, history
+    from_cache: bool
+
+    @property
+    def history(self) -> list[float]:
+        return self.meta["history"]
+
+
+def trained(family: str, cfg: PostConfig, progress: bool = False, retrain: bool = False
+            ) -> Trained:
+    """The family's model trained with cfg: from the weights cache, or trained and cached."""
+    fam = FAMILIES[family]
+    fam_cfg = asdict(fam.config(cfg))
+    key = weights.cache_key(family, {"model": fam_cfg, "mixture": asdict(cfg.mixture)},
+                            cfg.seed, list(fam.modules))
+    path = weights.cache_path(family, key)
+    model = init_seeded(lambda: fam.build(cfg), derive_seed(cfg.seed, family, "init"))
+    hit = None if retrain else weights.load(path)
+    if hit is not None:
+        model.load_state_dict(hit[0])
+        return Trained(model.eval().requires_grad_(False), hit[1], True)
+    model, hist = fit(model, fam.loss(cfg), mixture_of(cfg), fam.config(cfg), cfg.seed,
+                      family, progress)
+    meta = _meta(family, cfg, fam_cfg, hist)
+    weights.save(path, model.state_dict(), meta)
+    return Trained(model.requires_grad_(False), meta, False)
+
+
+def _meta(family: str, cfg: PostConfig, fam_cfg: dict, hist: History) -> dict:
+    return {"family": family, "config": fam_cfg, "mixture": asdict(cfg.mixture),
+            "seed": cfg.seed, "profile": cfg.profile, "steps": len(hist.losses),
+            "final_loss": hist.final_loss, "train_seconds": hist.seconds,
+            "history": hist.losses}
+
+
+# samplers: (trained model or None, cfg, n, generator) -> iterator over x (N, 2)
+Sampler = Callable[[nn.Module | None, PostConfig, int, torch.Generator], Iterator[torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: ModelName
+    family: str | None  # the trained family it needs; None: closed form only
+    sampler: Sampler
+    n_steps: Callable[[PostConfig], int]  # how many steps the sampler yields after x_0
+
+
+REGISTRY: dict[ModelName, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.name in REGISTRY:
+        raise ValueError(f"model {spec.name.value!r} is already registered")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def _eps_fn(model, cfg):
+    if model is not None:
+        return model
+    return ddpm.exact_eps(mixture_of(cfg), ddpm.schedule_from(cfg.ddpm))
+
+
+def _score_fn(model, cfg):
+    return model.score_fn if model is not None else score.exact_score(mixture_of(cfg))
+
+
+def _ddpm(model, cfg, n, g):
+    x_T = torch.randn((n, 2), generator=g)
+    return ddpm.p_sample_loop_progressive(_eps_fn(model, cfg), x_T, ddpm.schedule_from(cfg.ddpm), g)
+
+
+def _ddim(model, cfg, n, g):
+    c = cfg.ddpm
+    x_T = torch.randn((n, 2), generator=g)
+    return ddpm.ddim_sample_progressive(_eps_fn(model, cfg), x_T, ddpm.schedule_from(c),
+                                        c.ddim_steps, c.ddim_eta, g, c.ddim_spacing)
+
+
+def _langevin(model, cfg, n, g):
+    c = cfg.score
+    x = score.initial_noise(n, c.sigma_max, g)
+    return score.langevin(_score_fn(model, cfg), x, c.langevin_sigma, c.langevin_step,
+                          c.langevin_steps, g)
+
+
+def _annealed(model, cfg, n, g):
+    c = cfg.score
+    x = score.initial_noise(n, c.sigma_max, g)
+    sigmas = score.sigma_ladder(c.sigma_max, c.sigma_min, c.n_sigmas)
+    return score.annealed_langevin(_score_fn(model, cfg), x, sigmas, c.step_lr,
+                                   c.n_steps_each, g, c.denoise)
+
+
+def _vae(model, cfg, n, g):
+    yield vae.sample(model, n, g)
+
+
+def _data(model, cfg, n, g):
+    rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=g)))
+    yield torch.from_numpy(mixture_of(cfg).sample(n, rng).astype(np.float32))
+
+
+def _ddim_len(c):
+    return len(ddpm.ddim_timesteps(c.ddpm.timesteps, c.ddpm.ddim_steps, c.ddpm.ddim_spacing))
+
+
+def _annealed_len(c):
+    return c.score.n_sigmas * c.score.n_steps_each + int(c.score.denoise)
+
+
+for _name, _fam, _sampler, _len in [
+    (ModelName.DATA, None, _data, lambda c: 0),
+    (ModelName.VAE, "vae", _vae, lambda c: 0),
+    (ModelName.LANGEVIN, "score", _langevin, lambda c: c.score.langevin_steps),
+    (ModelName.ANNEALED_LANGEVIN, "score", _annealed, _annealed_len),
+    (ModelName.DDPM, "ddpm", _ddpm, lambda c: c.ddpm.timesteps),
+    (ModelName.DDIM, "ddpm", _ddim, _ddim_len),
+    (ModelName.LANGEVIN_EXACT, None, _langevin, lambda c: c.score.langevin_steps),
+    (ModelName.ANNEALED_LANGEVIN_EXACT, None, _annealed, _annealed_len),
+    (ModelName.DDPM_EXACT, None, _ddpm, lambda c: c.ddpm.timesteps),
+    (ModelName.DDIM_EXACT, None, _ddim, _ddim_len),
+]:
+    register(ModelSpec(_name, _fam, _sampler, _len))
+
+
+def sample_progressive(name: ModelName | str, cfg: PostConfig, n: int, seed: int,
+                       progress: bool = False) -> Iterator[torch.Tensor]:
+    """Every intermediate x (N, 2) of the model's sampler; draws from a generator seeded by seed."""
+    spec = REGISTRY[ModelName(name)]
+    model = trained(spec.family, cfg, progress).model if spec.family else None
+    g = torch.Generator().manual_seed(derive_seed(seed, spec.name.value, "sample"))
+    steps = spec.sampler(model, cfg, n, g)
+    with torch_threads(SAMPLE_THREADS):
+        yield from progress_steps(steps, f"sample {spec.name.value}", spec.n_steps(cfg), progress)
+
+
+def sample(name: ModelName | str, cfg: PostConfig, n: int, seed: int, progress: bool = False
+           ) -> np.ndarray:
+    """The final samples, float64 (n, 2)."""
+    return ddpm.last(sample_progressive(name, cfg, n, seed, progress)).double().numpy()
+
+
+def sample_trajectory(name: ModelName | str, cfg: PostConfig, n: int, seed: int,
+                      progress: bool = False) -> np.ndarray:
+    """Every step stacked: (steps + 1, n, 2)."""
+    return ddpm.trajectory(sample_progressive(name, cfg, n, seed, progress)).double().numpy()

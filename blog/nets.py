@@ -1,0 +1,66 @@
+"""The one small network every model of the post uses: an MLP conditioned on a scalar.
+
+    h_0 = SiLU(W_0 x + E_0 e(c)),  h_l = SiLU(W_l h_{l-1} + E_l e(c)),  out = W_out h_L
+
+e(c) is the sinusoidal embedding of Vaswani et al. (2017, sec. 3.5), as DDPM uses for t (Ho et al.
+2020, appendix B), applied to c in [0, 1] (t / T for DDPM, the position of log sigma in the NCSN
+ladder); its frequencies run geometrically from 1 to `max_freq`. Adding the projected embedding to
+every layer (rather than only concatenating it to the input) is what makes the conditional MLP
+train in seconds. With `emb_dim = 0` the MLP is unconditional (the VAE's encoder and decoder).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def sinusoidal_embedding(c: torch.Tensor, dim: int, max_freq: float = 1000.0) -> torch.Tensor:
+    """(N,) -> (N, dim): [sin(f_j c), cos(f_j c)], f_j = max_freq^(j / (dim/2 - 1)), j < dim/2."""
+    half = dim // 2
+    freqs = torch.exp(torch.linspace(0.0, math.log(max_freq), half, dtype=torch.float32))
+    arg = c.to(torch.float32)[:, None] * freqs  # (N, half)
+    return torch.cat([torch.sin(arg), torch.cos(arg)], dim=1)
+
+
+class MLP(nn.Module):
+    """x (N, d_in) [, c (N,)] -> (N, d_out), `depth` hidden SiLU layers of width `hidden`."""
+
+    def __init__(self, d_in: int, d_out: int, hidden: int = 128, depth: int = 3,
+                 emb_dim: int = 0, max_freq: float = 1000.0):
+        super().__init__()
+        self.emb_dim, self.max_freq = emb_dim, max_freq
+        widths = [d_in] + [hidden] * depth
+        self.layers = nn.ModuleList(nn.Linear(a, b)
+                                    for a, b in zip(widths, widths[1:], strict=False))
+        if emb_dim:
+            self.embed = nn.Sequential(nn.Linear(emb_dim, hidden), nn.SiLU())
+            self.film = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(depth))
+        self.out = nn.Linear(hidden, d_out)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        biases: list[torch.Tensor | float] = [0.0] * len(self.layers)
+        if self.emb_dim:
+            # samplers pass one c for the whole batch: embed it once, broadcast (N, hidden)
+            shared = c.numel() > 1 and bool((c == c[0]).all())
+            e = self.embed(sinusoidal_embedding(c[:1] if shared else c, self.emb_dim,
+                                                self.max_freq))
+            biases = [film(e) for film in self.film]
+        h = x
+        for layer, bias in zip(self.layers, biases, strict=True):
+            h = layer(h) + bias
+            h = nn.functional.silu(h)
+        return self.out(h)
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def init_seeded(build, seed: int) -> nn.Module:
+    """build() under a private torch RNG seeded with `seed`: weights independent of global state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
