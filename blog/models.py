@@ -19,7 +19,7 @@ from torch import nn
 from blog import ddpm, score, vae, weights
 from blog.config import PostConfig, derive_seed
 from blog.mixture import GaussianMixture, ring
-from blog.nets import init_seeded
+from blog.nets import init_seeded, n_params
 from blog.train import History, fit, progress_steps, torch_threads
 
 SAMPLE_THREADS = 1  # sampling on one thread too: results never depend on the caller's setting
@@ -88,20 +88,34 @@ def trained(family: str, cfg: PostConfig, progress: bool = False, retrain: bool 
             ) -> Trained:
     """The family's model trained with cfg: from the weights cache, or trained and cached."""
     fam = FAMILIES[family]
-    fam_cfg = asdict(fam.config(cfg))
-    key = weights.cache_key(family, {"model": fam_cfg, "mixture": asdict(cfg.mixture)},
+    key = weights.cache_key(family, {"model": asdict(fam.config(cfg)),
+                                     "mixture": asdict(cfg.mixture)},
                             cfg.seed, list(fam.modules))
     path = weights.cache_path(family, key)
-    model = init_seeded(lambda: fam.build(cfg), derive_seed(cfg.seed, family, "init"))
     hit = None if retrain else weights.load(path)
     if hit is not None:
-        model.load_state_dict(hit[0])
-        return Trained(model.eval().requires_grad_(False), hit[1], True)
+        return Trained(build(family, cfg, hit[0]), hit[1], True)
+    result = train(family, cfg, progress)
+    weights.save(path, result.model.state_dict(), result.meta)
+    return result
+
+
+def train(family: str, cfg: PostConfig, progress: bool = False) -> Trained:
+    """Train the family from its seeded initialisation (no cache): the model and its metadata."""
+    fam = FAMILIES[family]
+    model = init_seeded(lambda: fam.build(cfg), derive_seed(cfg.seed, family, "init"))
     model, hist = fit(model, fam.loss(cfg), mixture_of(cfg), fam.config(cfg), cfg.seed,
                       family, progress)
-    meta = _meta(family, cfg, fam_cfg, hist)
-    weights.save(path, model.state_dict(), meta)
+    meta = _meta(family, cfg, asdict(fam.config(cfg)), hist)
+    meta["params"] = n_params(model)
     return Trained(model.requires_grad_(False), meta, False)
+
+
+def build(family: str, cfg: PostConfig, state_dict: dict) -> nn.Module:
+    """The family's network with the given trained weights, in eval mode."""
+    model = FAMILIES[family].build(cfg)
+    model.load_state_dict(state_dict)
+    return model.eval().requires_grad_(False)
 
 
 def _meta(family: str, cfg: PostConfig, fam_cfg: dict, hist: History) -> dict:
@@ -203,20 +217,25 @@ for _name, _fam, _sampler, _len in [
 
 
 def sample_progressive(name: ModelName | str, cfg: PostConfig, n: int, seed: int,
-                       progress: bool = False) -> Iterator[torch.Tensor]:
-    """Every intermediate x (N, 2) of the model's sampler; draws from a generator seeded by seed."""
+                       progress: bool = False, model: nn.Module | None = None
+                       ) -> Iterator[torch.Tensor]:
+    """Every intermediate x (N, 2) of the model's sampler; draws from a generator seeded by seed.
+    `model`: the trained network of the sampler's family (default: trained or cached here)."""
     spec = REGISTRY[ModelName(name)]
-    model = trained(spec.family, cfg, progress).model if spec.family else None
+    if spec.family is None:
+        model = None
+    elif model is None:
+        model = trained(spec.family, cfg, progress).model
     g = torch.Generator().manual_seed(derive_seed(seed, spec.name.value, "sample"))
     steps = spec.sampler(model, cfg, n, g)
     with torch_threads(SAMPLE_THREADS):
         yield from progress_steps(steps, f"sample {spec.name.value}", spec.n_steps(cfg), progress)
 
 
-def sample(name: ModelName | str, cfg: PostConfig, n: int, seed: int, progress: bool = False
-           ) -> np.ndarray:
+def sample(name: ModelName | str, cfg: PostConfig, n: int, seed: int, progress: bool = False,
+           model: nn.Module | None = None) -> np.ndarray:
     """The final samples, float64 (n, 2)."""
-    return ddpm.last(sample_progressive(name, cfg, n, seed, progress)).double().numpy()
+    return ddpm.last(sample_progressive(name, cfg, n, seed, progress, model)).double().numpy()
 
 
 def sample_trajectory(name: ModelName | str, cfg: PostConfig, n: int, seed: int,

@@ -95,14 +95,25 @@ def fit(model: nn.Module, loss_fn: LossFn, data: GaussianMixture, cfg: TrainConf
 
 
 class ProgressBar:
-    """An in-place one-line progress bar on stderr, redrawn at most 10 times a second."""
+    """Progress on stderr: an in-place bar redrawn at most 10 times a second on a terminal, a
+    plain line every 10 % otherwise (a log, a build running stages in parallel)."""
 
     def __init__(self, label: str, total: int, stream=None):
-        self.label, self.total, self.stream = label, total, stream or sys.stderr
+        self.label, self.total, self.stream = label, max(total, 1), stream or sys.stderr
         self.start = self.last = time.perf_counter()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.tenth = 0
 
     def update(self, done: int, note: str = "") -> None:
         now = time.perf_counter()
+        if not self.tty:
+            tenth = 10 * done // self.total
+            if tenth > self.tenth:
+                self.tenth = tenth
+                self.stream.write(f"{self.label}: {10 * tenth}% ({done}/{self.total}, "
+                                  f"{now - self.start:.1f} s) {note}".rstrip() + "\n")
+                self.stream.flush()
+            return
         if now - self.last < 0.1 and done < self.total:
             return
         self.last = now
@@ -114,8 +125,9 @@ class ProgressBar:
 
     def close(self) -> None:
         self.update(self.total)
-        self.stream.write("\n")
-        self.stream.flush()
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def progress_steps(steps: Iterator, label: str, total: int, progress: bool) -> Iterator:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -100,11 +101,13 @@ def load_project(root: str | Path = ".") -> Project:
 
 
 def import_project_module(root: Path, name: str, what: str) -> Any:
-    """Import `name` from the project under `root`, afresh (a re-import sees edited files)."""
+    """Import `name` from the project under `root`, afresh (a re-import sees edited files); for a
+    package, also each of its submodules (a post may keep its stages in several files)."""
     root_s = str(root)
     if root_s not in sys.path:
         sys.path.insert(0, root_s)
-    stale = [m for m, mod in list(sys.modules.items()) if not m.startswith("figures_pipeline")
+    stale = [m for m, mod in list(sys.modules.items())
+             if m != "__main__" and not m.startswith("figures_pipeline")
              and _under(getattr(mod, "__file__", None), root)]
     top = name.split(".")[0]
     stale += [m for m in sys.modules if m == top or m.startswith(top + ".")]
@@ -112,6 +115,14 @@ def import_project_module(root: Path, name: str, what: str) -> Any:
         sys.modules.pop(m, None)
     forget(stale)
     importlib.invalidate_caches()
+    module = _import(root, name, what)
+    # a package of stage modules: each submodule declares its own stages
+    for info in sorted(pkgutil.iter_modules(getattr(module, "__path__", [])), key=lambda i: i.name):
+        _import(root, f"{name}.{info.name}", what)
+    return module
+
+
+def _import(root: Path, name: str, what: str) -> Any:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
@@ -133,7 +144,15 @@ def import_project_module(root: Path, name: str, what: str) -> Any:
 
 
 def _under(file: str | None, root: Path) -> bool:
-    return bool(file) and os.path.abspath(file).startswith(str(root) + os.sep)
+    """Whether `file` is project code under `root` (an environment inside it, such as a .venv
+    in the checkout, is not: its packages are never re-imported)."""
+    if not file:
+        return False
+    path = os.path.abspath(file)
+    env = os.path.abspath(sys.prefix) + os.sep
+    if "site-packages" in path.split(os.sep) or path.startswith(env):
+        return False
+    return path.startswith(str(root) + os.sep)
 
 
 def load_graph(project: Project, post: Post) -> Graph:

@@ -213,3 +213,21 @@ def test_missing_stage_module_is_a_clear_error(tmp_path):
     (root / "toy/stages.py").unlink()
     with pytest.raises(ProjectError, match="module 'toy.stages' not found"):
         build(root)
+
+
+def test_a_package_of_stage_modules_declares_the_stages_of_every_submodule(tmp_path):
+    root = make_project(tmp_path)
+    stages = (root / "toy/stages.py").read_text()
+    (root / "toy/stages.py").unlink()
+    # split the toy stages over a package: points and friends in one file, one more in another
+    make_files(root, {"toy/stages/__init__.py": '"""The toy stages, one module per part."""\n',
+                      "toy/stages/main.py": stages,
+                      "toy/stages/extra.py": (
+                          "from figures_pipeline import stage\n\n\n"
+                          "@stage(outputs=['extra.txt'])\ndef extra(ctx):\n"
+                          "    ctx.output('extra.txt').write_text('extra\\n')\n")})
+    assert ran(build(root)) == ALL | {"extra"}
+    assert (root / "static/posts/toy/extra.txt").read_text() == "extra\n"
+    # a stage's key does not cover its sibling modules: editing one rebuilds only its stages
+    edit(root, "toy/stages/extra.py", "'extra\\n'", "'extra, edited\\n'")
+    assert ran(build(root)) == {"extra"}

@@ -1,0 +1,153 @@
+"""The diffusion sections' figures: DDPM.png, the forward process, density_evo.gif, and
+stochastic against deterministic reverse trajectories.
+
+Time indices: blog.ddpm stores per-step coefficients 0-based, so `alphas_cumprod[s - 1]` is the
+paper's abar_s; x_0 (s = 0) is the data, abar_0 = 1.
+"""
+
+from blog.stages.common import load_family, post_config, save_figure, seed_for
+from figures_pipeline import Figure, stage
+
+N_FORWARD = 3000  # points pushed through the forward process
+FORWARD_ABARS = (1.0, 0.9, 0.5, 0.1, 0.0)  # snapshots where abar_s first falls to these
+N_FRAMES = 48  # frames of density_evo.gif
+FRAME_MS = 120  # display time of a frame
+HOLD_FRAMES = 3  # the last frame is held (slightly different time label each)
+N_PATHS = 16  # trajectories drawn
+
+
+def abar(schedule, s: int) -> float:
+    """abar_s for paper time s = 0..T."""
+    return 1.0 if s == 0 else float(schedule.alphas_cumprod[s - 1])
+
+
+def first_time_below(schedule, target: float) -> int:
+    """The first s whose abar_s <= target (T if none)."""
+    for s in range(schedule.T + 1):
+        if abar(schedule, s) <= target:
+            return s
+    return schedule.T
+
+
+@stage(config=["mixture", "ddpm"], outputs={"DDPM.png": Figure(
+    alt="Diagram: a VAE maps x to a latent z and back; a diffusion model maps x_0 through a chain "
+        "of noisier latents x_1 ... x_T with a fixed forward process q and a learned reverse "
+        "process p_theta, each node drawn as its density.",
+    caption="A VAE (top) learns both directions between the data and one latent. A diffusion "
+            "model (bottom) fixes the encoder to the noising chain q and learns only the "
+            "reverse steps p_theta.")})
+def ddpm_diagram(ctx):
+    """The VAE beside the diffusion chain, with the noised mixture's density at each node."""
+    from blog import ddpm
+    from blog.models import mixture_of
+    from blog.plots.diagram import diagram_ddpm
+
+    cfg = post_config(ctx)
+    schedule = ddpm.schedule_from(cfg.ddpm)
+    T = schedule.T
+    t = first_time_below(schedule, 0.5)
+    abars = (1.0, abar(schedule, 1), abar(schedule, t - 1), abar(schedule, t), abar(schedule, T))
+    save_figure(ctx, "DDPM.png", diagram_ddpm(mixture_of(cfg), alpha_bars=abars))
+    return {"t": t}
+
+
+@stage(config=["seed", "mixture", "ddpm"], outputs={"forward.png": Figure(
+    alt="Five panels of the forward process: the eight modes shrink toward the origin and widen "
+        "until the points form a single standard normal blob; exact density contours match.",
+    caption="The forward process q(x_t | x_0) on the mixture, with the exact density of "
+            "q(x_t) as contours.")})
+def forward_process(ctx):
+    """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at a few t, over the exact q(x_t)."""
+    import numpy as np
+
+    from blog import ddpm
+    from blog.models import mixture_of
+    from blog.plots.plane import forward_snapshots
+
+    cfg = post_config(ctx)
+    schedule = ddpm.schedule_from(cfg.ddpm)
+    mixture = mixture_of(cfg)
+    rng = np.random.default_rng(seed_for(ctx, "x0"))
+    x0 = mixture.sample(N_FORWARD, rng)
+    eps = rng.standard_normal(x0.shape)
+    times = [first_time_below(schedule, a) for a in FORWARD_ABARS]
+    samples, exact, titles = [], [], []
+    for s in times:
+        a = abar(schedule, s)
+        samples.append(np.sqrt(a) * x0 + np.sqrt(1 - a) * eps)
+        exact.append(mixture.vp(a))
+        titles.append(f"$t = {s}$\n" + r"$\bar\alpha_t = $" + f"{a:.2f}")
+    save_figure(ctx, "forward.png", forward_snapshots(samples, exact, titles))
+    return {"times": times, "T": schedule.T, "beta_1": float(schedule.betas[0]),
+            "beta_T": float(schedule.betas[-1])}
+
+
+def frame_times(T: int) -> list[int]:
+    """The paper times s shown in density_evo.gif, from T down to 0: quadratic in the frame
+    index, so frames are densest near s = 0, where the modes form."""
+    return sorted({round(T * (1 - k / (N_FRAMES - 1)) ** 2) for k in range(N_FRAMES)},
+                  reverse=True)
+
+
+@stage(config=["mixture", "ddpm"], after=["ddpm_samples"], outputs={
+    "density_evo.gif": Figure(
+        alt="Animation: a density heat map starts as one broad Gaussian blob and splits into "
+            "eight sharp modes on a circle as the trained reverse process runs; beside it the "
+            "exact density of the noised mixture at the same step does the same.",
+        caption="The trained DDPM's reverse process as a density (left), from noise at t = T to "
+                "the data at t = 0, beside the exact density of q(x_t) at the same step "
+                "(right).")})
+def density_evolution(ctx):
+    """A frame: the KDE of the ancestral sampler's particles at time s beside q(x_s)."""
+    import numpy as np
+
+    from blog import ddpm
+    from blog.models import mixture_of
+    from blog.plots.density import density_from_samples, grid, mixture_density
+    from blog.plots.frames import density_frames
+    from figures_pipeline.writers import save_gif
+
+    cfg = post_config(ctx)
+    schedule = ddpm.schedule_from(cfg.ddpm)
+    T = schedule.T
+    mixture = mixture_of(cfg)
+    snapshots = np.load(ctx.upstream["ddpm_samples"].artifact("ddpm_frames.npz"))
+    g2d = grid()
+    times = frame_times(T)
+    model_d = [density_from_samples(snapshots[f"step_{T - s}"].astype(np.float64), g2d)
+               for s in times]
+    exact_d = [mixture_density(mixture.vp(abar(schedule, s)), g2d) for s in times]
+    frames = density_frames(model_d, exact_d, times, T)
+    frames += [frames[-1]] * HOLD_FRAMES
+    save_gif(frames, ctx.output("density_evo.gif"), duration_ms=FRAME_MS)
+    return {"frames": len(times), "particles": int(len(snapshots[f"step_{T}"]))}
+
+
+@stage(config=["seed", "mixture", "ddpm"], after=["ddpm_model"], outputs={
+    "reverse.png": Figure(
+        alt="Two panels of reverse trajectories from the same starting points: the DDPM paths "
+            "jitter randomly, the DDIM paths are smooth curves; both end on the modes.",
+        caption="The same starting noise x_T run through the ancestral DDPM sampler "
+                "(stochastic, T steps) and through DDIM (deterministic, S steps).")})
+def reverse_trajectories(ctx):
+    """DDPM against DDIM from one x_T, with the trained network."""
+    import torch
+
+    from blog import ddpm
+    from blog.models import mixture_of
+    from blog.plots.plane import reverse_trajectories as draw
+
+    cfg = post_config(ctx)
+    model, _ = load_family(ctx, "ddpm")
+    schedule = ddpm.schedule_from(cfg.ddpm)
+    g = torch.Generator().manual_seed(seed_for(ctx, "x_T"))
+    x_T = torch.randn((N_PATHS, 2), generator=g)
+    c = cfg.ddpm
+    stochastic = ddpm.trajectory(ddpm.p_sample_loop_progressive(model, x_T, schedule, g))
+    deterministic = ddpm.trajectory(ddpm.ddim_sample_progressive(
+        model, x_T, schedule, c.ddim_steps, 0.0, g, c.ddim_spacing))
+    titles = (f"DDPM, {schedule.T} stochastic steps", f"DDIM, {len(deterministic) - 1} steps")
+    fig = draw(stochastic.double().numpy(), deterministic.double().numpy(), mixture_of(cfg),
+               n_show=N_PATHS, titles=titles)
+    save_figure(ctx, "reverse.png", fig)
+    return {"paths": N_PATHS, "ddim_steps": len(deterministic) - 1}
