@@ -144,7 +144,7 @@ def _in(lo: float, hi: float) -> tuple[Callable[[Any], bool], str]:
 _TRAIN = {"steps": _ge(1), "batch_size": _ge(2), "lr": _gt(0), "warmup": _ge(0),
           "lr_final": _in(0, 1.0000001), "ema_decay": _in(0, 1)}
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "seed": _ge(0),
+    "seed": _ge(0), "post.samples": _ge(100), "post.gif_frames": _ge(2),
     "mixture.k": _ge(1), "mixture.radius": _ge(0), "mixture.std": _gt(0),
     **{f"{m}.{k}": r for m in ("vae", "score", "ddpm") for k, r in _TRAIN.items()},
     "vae.latent_dim": _ge(1), "vae.hidden": _ge(1), "vae.depth": _ge(1), "vae.beta": _gt(0),
@@ -167,6 +167,11 @@ def validate(values: dict[str, Any]) -> None:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None and not ok(node):
             raise ConfigError(f"{key} must be {want}, got {node!r}")
+    weights = values.get("post", {}).get("langevin_weights")
+    if weights is not None and (not weights or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in weights)):
+        raise ConfigError(f"post.langevin_weights must be a non-empty list of numbers > 0, "
+                          f"got {weights!r}")
     for table in ("ddpm", "score"):
         if table not in values:
             continue

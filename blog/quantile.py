@@ -19,7 +19,7 @@ def quantile_pairs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (np.arange(n) + 0.5) / n, np.sort(x)
 
 
-def fit_quantile_net(x: np.ndarray, seed: int, steps: int = 1500, hidden: int = 64
+def fit_quantile_net(x: np.ndarray, seed: int, steps: int = 600, hidden: int = 64
                      ) -> nn.Module:
     """f_theta: u -> x, an MLP fitted to the quantile pairs of x by least squares (Adam)."""
     u, q = quantile_pairs(x)

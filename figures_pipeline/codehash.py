@@ -37,6 +37,7 @@ class ModuleInfo:
     is_package: bool
     defs: dict[str, list[ast.stmt]] = field(default_factory=dict)  # top-level name -> binders
     imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (mod, attr)
+    imported: list[str] | None = None  # every module imported anywhere in the file
     _digest: str | None = None
 
     def digest(self) -> str:
@@ -154,15 +155,23 @@ class Analyzer:
             parent = m.rpartition(".")[0]
             if parent:
                 todo.append(parent)
-            for node in ast.walk(info.tree):
-                if isinstance(node, ast.Import | ast.ImportFrom):
-                    for _, (mod, attr) in self._import_targets(node, info):
-                        todo.extend(self._resolve(mod, attr, []))
-                    if isinstance(node, ast.Import):
-                        todo.extend(a.name for a in node.names)
+            todo.extend(self._imported_by(info))
         result = (units, frozenset(externals))
         self._module_closure[name] = result
         return result
+
+    def _imported_by(self, info: ModuleInfo) -> list[str]:
+        """Every module that `info` imports, anywhere in its body (computed once per module)."""
+        if info.imported is None:
+            out: list[str] = []
+            for node in ast.walk(info.tree):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    for _, (mod, attr) in self._import_targets(node, info):
+                        out.extend(self._resolve(mod, attr, []))
+                    if isinstance(node, ast.Import):
+                        out.extend(a.name for a in node.names)
+            info.imported = out
+        return info.imported
 
     # -- stages --
     def stage_deps(self, module: str, function: str) -> CodeDeps:

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .cache import Cache, build_lock, dumps_canonical, file_sha, read_lock, warn, write_lock
+from .cache import (
+    Cache,
+    atomic_write,
+    build_lock,
+    dumps_canonical,
+    file_sha,
+    read_lock,
+    warn,
+    write_lock,
+)
 from .codehash import Analyzer
 from .config import PUBLISHED_PROFILE, Config
 from .context import Job, Upstream, init_worker, run_job
@@ -292,6 +301,13 @@ def build(root: str | Path = ".", opts: BuildOptions | None = None) -> list[Post
         report.dry_run(plans)
         return plans
     with build_lock(project.cache_dir, wait=opts.wait):
+        stamp = project.cache_dir / f"build-{opts.profile}.stamp"
+        quick = not (opts.force or opts.only)
+        if quick and _unchanged_since(stamp, project, opts):
+            lock = read_lock(project.lock_path)
+            report.unchanged({p.name: list(lock.get(p.name, {}))
+                              for p in project.select(opts.posts)})
+            return []
         cache.clean_tmp()
         lock = read_lock(project.lock_path)
         analyzer = Analyzer(project.root)
@@ -303,9 +319,50 @@ def build(root: str | Path = ".", opts: BuildOptions | None = None) -> list[Post
             write_sections(project, pp.post, lock.get(pp.post.name, {}), pp.config, pp.graph)
         report.table(plans, time.monotonic() - started)
         cache.clean_tmp()
+        if quick and not failed:
+            atomic_write(stamp, _fingerprint(project, opts).encode())
     if failed:
         raise StageFailedError(f"{failed} stage(s) failed")
     return plans
+
+
+# Directories whose files never shape a build (the fingerprint does not stat them).
+UNTRACKED_DIRS = frozenset({".git", ".venv", ".cache", "public", "resources", "node_modules",
+                            "test-artifacts", "__pycache__", ".pytest_cache", ".ruff_cache"})
+
+
+def _fingerprint(project: Project, opts: BuildOptions) -> str:
+    """(path, size, mtime) of every file in the project, the installed packages' folder, the
+    build options and the engine version: equal to the last successful build's, nothing that
+    could change a key has changed, so the build can stop before importing or hashing anything.
+    Any difference (an edit, a touched file, a package installed) falls back to the full plan."""
+    import sysconfig
+
+    h = hashlib.sha256(dumps_canonical([ENGINE_VERSION, opts.profile, list(opts.overrides),
+                                        sorted(opts.posts), sys.version]).encode())
+    site = Path(sysconfig.get_paths()["purelib"])
+    for path in [site, *_project_files(project.root)]:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _project_files(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in UNTRACKED_DIRS)
+        out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.endswith(".pyc"))
+    return out
+
+
+def _unchanged_since(stamp: Path, project: Project, opts: BuildOptions) -> bool:
+    try:
+        return stamp.read_text() == _fingerprint(project, opts)
+    except OSError:
+        return False
 
 
 def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[PostPlan],
@@ -320,13 +377,15 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
     jobs = opts.jobs or os.cpu_count() or 1
     runnable = sum(sp.action == "run" for sp in todo.values())
     parallel = jobs > 1 and runnable > 1
+    workers = min(jobs, runnable)
+    priority = _critical_path(plans, lock)
     pool = None
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
     if parallel:
         import multiprocessing
 
-        pool = ProcessPoolExecutor(max_workers=min(jobs, runnable), initializer=init_worker,
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
                                    mp_context=multiprocessing.get_context("spawn"))
     by_post = {pp.post.name: pp for pp in plans}
     done: set[tuple[str, str]] = set()
@@ -334,7 +393,8 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
     failed = 0
     try:
         while todo or running:
-            for ident, sp in list(todo.items()):
+            # longest remaining chain first, so the slowest path never waits behind short stages
+            for ident, sp in sorted(todo.items(), key=lambda kv: -priority[kv[0]]):
                 post, name = ident
                 pp = by_post[post]
                 ups = [(post, u) for u in sp.stage.after]
@@ -348,6 +408,8 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
                     del todo[ident]
                     continue
                 if any(u in todo or u in {r[0] for r in running.values()} for u in ups):
+                    continue
+                if pool is not None and sp.action == "run" and len(running) >= workers:
                     continue
                 del todo[ident]
                 if sp.action == "restore":
@@ -386,6 +448,25 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
     if pool is not None:
         pool.shutdown()
     return failed
+
+
+def _critical_path(plans: list[PostPlan], lock: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """Each stage's priority: the seconds of the longest chain from it to the end of its post,
+    costed by each stage's last recorded time (1 s when it has never run)."""
+    out: dict[tuple[str, str], float] = {}
+    for pp in plans:
+        records = lock.get(pp.post.name, {})
+        children: dict[str, list[str]] = {n: [] for n in pp.stages}
+        for n, sp in pp.stages.items():
+            for u in sp.stage.after:
+                children.setdefault(u, []).append(n)
+        rank: dict[str, float] = {}
+        for n in reversed(pp.graph.order):  # downstream stages come later in the order
+            if n in pp.stages:
+                rank[n] = (records.get(n, {}).get("seconds", 1.0)
+                           + max((rank.get(c, 0.0) for c in children.get(n, [])), default=0.0))
+                out[(pp.post.name, n)] = rank[n]
+    return out
 
 
 def _upstream(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan,

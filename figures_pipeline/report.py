@@ -44,6 +44,16 @@ def table(plans: list[Any], total: float) -> None:
     _err(f"{summary} in {total:.2f} s")
 
 
+def unchanged(stages: dict[str, list[str]]) -> None:
+    """The table of a build that found no file changed since the last one."""
+    rows = [("post/stage", "result")] + [(f"{post}/{name}", "skipped")
+                                         for post, names in stages.items() for name in names]
+    width = max(len(r[0]) for r in rows)
+    for r in rows:
+        _err(f"{r[0].ljust(width)}  {r[1]}" + ("  up to date" if r[1] == "skipped" else "  why"))
+    _err(f"{len(rows) - 1} skipped: no file changed since the last build")
+
+
 def dry_run(plans: list[Any]) -> None:
     n = 0
     for pp in plans:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from site_helpers import REPO, SiteBuild, build, serve
+from site_helpers import SiteBuild, build, serve
 
 # Debian's chromium (`make browser`); SITE_TEST_CHROMIUM overrides the path (tests of the skip).
 CHROMIUM = Path(os.environ.get("SITE_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -22,9 +24,10 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def site_build(tmp_path_factory: pytest.TempPathFactory) -> SiteBuild:
-    """The site built from a copy of the repository (placeholders only for missing figures)."""
-    return build(REPO, tmp_path_factory.mktemp("site"), placeholders=True)
+def site_build(tmp_path_factory: pytest.TempPathFactory, fast_post) -> SiteBuild:
+    """The site built from the real post, regenerated from code with the fast profile."""
+    assert fast_post.result.returncode == 0, fast_post.result.stderr[-3000:]
+    return build(fast_post.root, tmp_path_factory.mktemp("site"), placeholders=False)
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +53,18 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+@dataclass
+class FastPost:
+    root: Path  # a copy of the project, built with the fast profile
+    result: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def fast_post(tmp_path_factory: pytest.TempPathFactory) -> FastPost:
+    """The real post built from scratch with the fast profile, in a copy of the project."""
+    from post_helpers import copy_project, pipeline
+
+    root = copy_project(tmp_path_factory.mktemp("post") / "project")
+    return FastPost(root, pipeline(root, "build", "--profile", "fast"))

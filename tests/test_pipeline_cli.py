@@ -66,6 +66,7 @@ def test_clean(root, capsys):
 
 
 def test_check_and_noop_build_import_no_heavy_package(root):
+    (root / "toy/helpers.py").touch()  # a touched file: the no-op build plans every stage
     for args in (["check"], ["build"], ["list"]):
         res = _importtime(root, *args)
         assert res.returncode == 0, res.stderr
@@ -73,6 +74,20 @@ def test_check_and_noop_build_import_no_heavy_package(root):
                     if line.startswith("import time:")}
         assert "toy.helpers" in imported  # the stage module was imported
         assert not imported & {"numpy", "torch", "matplotlib"}, args
+        assert " ran " not in res.stderr
+
+
+def test_noop_build_with_no_file_changed_stops_before_importing_the_stages(root):
+    res = _importtime(root, "build")
+    assert res.returncode == 0 and "no file changed since the last build" in res.stderr
+    imported = {line.split("|")[-1].strip() for line in res.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "toy.helpers" not in imported and "jinja2" not in imported
+    # any touched file (here a data file) falls back to the full plan, which rebuilds nothing
+    (root / "data/offsets.csv").touch()
+    res = _importtime(root, "build")
+    assert "no file changed" not in res.stderr and " ran " not in res.stderr
+    assert "4 skipped" in res.stderr
 
 
 def _importtime(root, *args):

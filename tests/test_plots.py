@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from blog import plots as P
 from blog.mixture import ring
+from blog.plots import density, diagram, frames, intro, plane, vae
 from blog.plots.style import LIMITS, MODE_COLORS, RC, grid_shape, plane_limits
 from figures_pipeline.writers import figure_to_array, save_figure
 
@@ -58,28 +58,29 @@ def test_norm_ppf_known_quantiles():
     u = np.array([0.5, 0.975, 0.025, 0.8413447460685429, 0.001, 0.999999, 1e-12])
     expected = [0.0, 1.959963984540054, -1.959963984540054, 1.0, -3.090232306167813,
                 4.753424308822899, -7.034483825763872]
-    np.testing.assert_allclose(P.norm_ppf(u), expected, atol=1e-6, rtol=1e-9)
-    assert abs(P.norm_ppf(np.array(0.975)) - 1.959964) < 1e-6
-    assert P.norm_ppf(np.array([0.0]))[0] == -np.inf and P.norm_ppf(np.array([1.0]))[0] == np.inf
-    assert np.isnan(P.norm_ppf(np.array([1.5]))[0])
+    np.testing.assert_allclose(intro.norm_ppf(u), expected, atol=1e-6, rtol=1e-9)
+    assert abs(intro.norm_ppf(np.array(0.975)) - 1.959964) < 1e-6
+    assert intro.norm_ppf(np.array([0.0]))[0] == -np.inf
+    assert intro.norm_ppf(np.array([1.0]))[0] == np.inf
+    assert np.isnan(intro.norm_ppf(np.array([1.5]))[0])
 
 
 def test_norm_ppf_inverts_norm_cdf():
     x = np.linspace(-6, 6, 241)
-    np.testing.assert_allclose(P.norm_ppf(P.norm_cdf(x)), x, atol=1e-8)
+    np.testing.assert_allclose(intro.norm_ppf(intro.norm_cdf(x)), x, atol=1e-8)
 
 
 def test_inverse_cdf_figure():
     u = np.random.default_rng(0).uniform(size=500)
-    assert len(P.inverse_cdf(u).axes) == 4
+    assert len(intro.inverse_cdf(u).axes) == 4
     ug = np.linspace(0.01, 0.99, 50)
-    fig = P.inverse_cdf(u, learned=(ug, P.norm_ppf(ug) + 0.01))
+    fig = intro.inverse_cdf(u, learned=(ug, intro.norm_ppf(ug) + 0.01))
     assert isinstance(fig, Figure) and fig.axes[3].axison
 
 
 # --- densities -----------------------------------------------------------------------------------
 def test_grid_layout():
-    X, Y, XY = P.grid((-3, 3), 7)
+    X, Y, XY = density.grid((-3, 3), 7)
     assert X.shape == Y.shape == (7, 7) and XY.shape == (7, 7, 2)
     assert X[0, 0] == -3 and X[0, -1] == 3 and Y[-1, 0] == 3  # indexed [y, x]
     assert np.array_equal(XY[..., 0], X)
@@ -87,8 +88,8 @@ def test_grid_layout():
 
 def test_kde_integrates_to_one_and_peaks_at_modes(mix):
     x = mix.sample(20_000, np.random.default_rng(0))
-    X, Y, XY = P.grid(LIMITS, 121)
-    d = P.density_from_samples(x, (X, Y, XY), bandwidth=0.1)
+    X, Y, XY = density.grid(LIMITS, 121)
+    d = density.density_from_samples(x, (X, Y, XY), bandwidth=0.1)
     cell = (X[0, 1] - X[0, 0]) * (Y[1, 0] - Y[0, 0])
     assert d.sum() * cell == pytest.approx(1.0, abs=0.01)
     iy, ix = np.unravel_index(np.argmax(d), d.shape)
@@ -102,39 +103,39 @@ def test_kde_integrates_to_one_and_peaks_at_modes(mix):
 def test_kde_is_fast():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((100_000, 2))
-    g = P.grid(LIMITS, 120)
+    g = density.grid(LIMITS, 120)
     start = time.perf_counter()
     for _ in range(10):
-        P.density_from_samples(x, g, 0.08)
+        density.density_from_samples(x, g, 0.08)
     assert time.perf_counter() - start < 2.0  # ~60 frames in a few seconds
 
 
 # --- the 2-D figures ----------------------------------------------------------------------------
 def test_mixture_samples(mix, data):
-    assert_common_limits(P.mixture_samples(mix, data[0]), at_least=2)
+    assert_common_limits(plane.mixture_samples(mix, data[0]), at_least=2)
 
 
 def test_vae_figures(data):
     x, k = data
     z = 0.5 * x + 0.1
-    assert_common_limits(P.vae_latent(z, k), at_least=1)
-    assert_common_limits(P.vae_latent(z, k, x=x), at_least=2)
-    assert_common_limits(P.vae_samples(x, x + 0.1), at_least=2)
+    assert_common_limits(vae.vae_latent(z, k), at_least=1)
+    assert_common_limits(vae.vae_latent(z, k, x=x), at_least=2)
+    assert_common_limits(vae.vae_samples(x, x + 0.1), at_least=2)
 
 
 def test_training_curve():
     steps = np.arange(1, 301)
-    fig = P.training_curve({"-ELBO": 3 / np.sqrt(steps), "KL": 1 - np.exp(-steps / 50)},
+    fig = vae.training_curve({"-ELBO": 3 / np.sqrt(steps), "KL": 1 - np.exp(-steps / 50)},
                            "loss (nats)")
     assert isinstance(fig, Figure)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["-ELBO", "KL"]
 
 
 def test_diagram_ddpm(mix):
-    fig = P.diagram_ddpm(mix)
+    fig = diagram.diagram_ddpm(mix)
     assert len(fig.axes) == 8  # 3 VAE nodes + 5 chain nodes
     with pytest.raises(ValueError):
-        P.diagram_ddpm(mix, alpha_bars=(1.0, 0.5))
+        diagram.diagram_ddpm(mix, alpha_bars=(1.0, 0.5))
 
 
 def test_forward_snapshots(mix, data):
@@ -142,57 +143,65 @@ def test_forward_snapshots(mix, data):
     rng = np.random.default_rng(0)
     xs = [np.sqrt(a) * data[0] + np.sqrt(1 - a) * rng.standard_normal(data[0].shape)
           for a in abars]
-    fig = P.forward_snapshots(xs, [mix.vp(a) for a in abars], [f"abar={a}" for a in abars])
+    fig = plane.forward_snapshots(xs, [mix.vp(a) for a in abars], [f"abar={a}" for a in abars])
     assert_common_limits(fig, at_least=3)
 
 
 def test_score_fields(mix):
-    _, _, XY = P.grid(LIMITS, 15)
+    _, _, XY = density.grid(LIMITS, 15)
     sigmas = [1.0, 0.3, 0.1]
     exact = [mix.ve(s).score(XY) for s in sigmas]
-    fig = P.score_fields(XY, [e * 0.9 for e in exact], exact, sigmas, mixture=mix)
+    fig = plane.score_fields(XY, [e * 0.9 for e in exact], exact, sigmas, mixture=mix)
     assert_common_limits(fig, at_least=6)
 
 
 def test_trajectory_figures(mix, data):
     trajs = fake_trajectories(data[0][:20], 30)
-    assert_common_limits(P.langevin_trajectories(trajs, mix, n_show=8))
-    assert_common_limits(P.reverse_trajectories(trajs, trajs[::5], mix), at_least=2)
+    assert_common_limits(plane.langevin_trajectories(trajs, mix, n_show=8))
+    assert_common_limits(plane.reverse_trajectories(trajs, trajs[::5], mix), at_least=2)
 
 
 @pytest.mark.parametrize("n", [2, 5, 7])
 def test_samples_comparison(mix, data, n):
     panels = {f"model {i}": data[0] + 0.01 * i for i in range(n)}
-    fig = P.samples_comparison(panels, mix, annotations={"model 0": "MMD 0.001"})
+    fig = plane.samples_comparison(panels, mix, annotations={"model 0": "MMD 0.001"})
     assert_common_limits(fig, at_least=n)
     assert plane_axes(fig)[0].get_xlabel() == "MMD 0.001"
 
 
 def test_figures_are_deterministic_and_small(tmp_path, mix, data):
-    a = save_figure(P.mixture_samples(mix, data[0]), tmp_path / "a.png")
-    b = save_figure(P.mixture_samples(mix, data[0]), tmp_path / "b.png")
+    a = save_figure(plane.mixture_samples(mix, data[0]), tmp_path / "a.png")
+    b = save_figure(plane.mixture_samples(mix, data[0]), tmp_path / "b.png")
     assert a.read_bytes() == b.read_bytes()
     assert a.stat().st_size < 400_000
 
 
 def test_figure_renders_quickly(mix, data):
     start = time.perf_counter()
-    figure_to_array(P.samples_comparison({"a": data[0], "b": data[0]}, mix))
+    figure_to_array(plane.samples_comparison({"a": data[0], "b": data[0]}, mix))
     assert time.perf_counter() - start < 3.0
 
 
 # --- GIF frames ----------------------------------------------------------------------------------
 def test_density_frames(mix):
-    g = P.grid(LIMITS, 40)
+    g = density.grid(LIMITS, 40)
     abars = [0.01, 0.3, 0.9, 1.0]
     exact = [mix.vp(a).prob(g[2]) for a in abars]
     model = [e * 0.9 for e in exact]
-    frames = P.density_frames(model, exact, [300, 200, 50, 0], 300, dpi=40)
-    assert len(frames) == 4
-    assert {f.shape for f in frames} == {frames[0].shape}
-    assert frames[0].dtype == np.uint8 and frames[0].shape[2] == 3
-    assert not np.array_equal(frames[0], frames[-1])
-    again = P.density_frames(model, exact, [300, 200, 50, 0], 300, dpi=40)
-    assert all(np.array_equal(a, b) for a, b in zip(frames, again, strict=True))
+    out = frames.density_frames(model, exact, [300, 200, 50, 0], 300, dpi=40)
+    assert len(out) == 4
+    assert {f.shape for f in out} == {out[0].shape}
+    assert out[0].dtype == np.uint8 and out[0].shape[2] == 3
+    assert not np.array_equal(out[0], out[-1])
+    again = frames.density_frames(model, exact, [300, 200, 50, 0], 300, dpi=40)
+    assert all(np.array_equal(a, b) for a, b in zip(out, again, strict=True))
     with pytest.raises(ValueError):
-        P.density_frames(model, exact[:2], [1, 0], 1)
+        frames.density_frames(model, exact[:2], [1, 0], 1)
+
+
+def test_frame_times_run_from_T_to_0_densest_near_the_data():
+    times = frames.frame_times(1000, 48)
+    assert times[0] == 1000 and times[-1] == 0 and times == sorted(times, reverse=True)
+    gaps = [a - b for a, b in zip(times, times[1:], strict=False)]
+    assert gaps[0] > gaps[-1]  # quadratic: long strides near the noise, short near the data
+    assert len(frames.frame_times(10, 48)) <= 11  # repeats merge when T is small

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
@@ -21,7 +22,7 @@ from site_helpers import REPO, count_math
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 POST_PATH = "posts/generative-models/"
-POST_SOURCE = REPO / "content" / "posts" / "generative-models.md"
+POST_SOURCE = Path("content") / "posts" / "generative-models.md"  # within the built copy
 ARTIFACTS = REPO / "test-artifacts"
 WIDTHS = (375, 1280)
 
@@ -100,8 +101,8 @@ def test_gif_has_more_than_one_frame(post):
         assert frames > 1, f"{src} has {frames} frame"
 
 
-def test_math_is_typeset_and_matches_the_source(post):
-    inline, display = count_math(POST_SOURCE.read_text(encoding="utf-8"))
+def test_math_is_typeset_and_matches_the_source(post, site_build):
+    inline, display = count_math((site_build.source / POST_SOURCE).read_text(encoding="utf-8"))
     page = post.page
     assert page.locator(".katex").count() == inline + display
     assert page.locator(".katex-display").count() == display

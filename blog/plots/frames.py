@@ -28,6 +28,13 @@ from blog.plots.style import (
 )
 
 
+def frame_times(T: int, n_frames: int) -> list[int]:
+    """The n_frames times t shown by the animation, from T down to 0: quadratic in the frame
+    index, so frames are densest near t = 0, where the modes form (repeats merged)."""
+    return sorted({round(T * (1 - k / (n_frames - 1)) ** 2) for k in range(n_frames)},
+                  reverse=True)
+
+
 def density_frames(model_density: Sequence[np.ndarray], exact_density: Sequence[np.ndarray],
                    t_values: Sequence[int | float], T: int | float, *,
                    titles: tuple[str, str] = ("trained reverse process",

@@ -6,11 +6,8 @@ declarations, and `make check` must not pay for torch.
 
 from __future__ import annotations
 
-from typing import Any
-
 from blog.config import DDPMConfig, MixtureConfig, PostConfig, ScoreConfig, VAEConfig, derive_seed
 
-N_SAMPLES = 10_000  # samples drawn from every sampler for the metrics and the figures
 TABLES = {"mixture": MixtureConfig, "vae": VAEConfig, "score": ScoreConfig, "ddpm": DDPMConfig}
 
 
@@ -25,19 +22,6 @@ def post_config(ctx) -> PostConfig:
 def seed_for(ctx, *purpose: str) -> int:
     """A seed for one purpose of one stage, derived from the config's one seed."""
     return derive_seed(ctx.config["seed"], ctx.name, *purpose)
-
-
-def train_family(ctx, family: str) -> dict[str, Any]:
-    """Train `family` ('vae', 'score', 'ddpm'), save it as the artifact '<family>.pt', and return
-    the numbers the post reports about its training."""
-    from blog import models, weights
-
-    trained = models.train(family, post_config(ctx), progress=True)
-    weights.save(ctx.artifact(f"{family}.pt"), trained.model.state_dict(), trained.meta)
-    meta = trained.meta
-    return {"params": meta["params"], "steps": meta["steps"],
-            "batch_size": meta["config"]["batch_size"], "final_loss": meta["final_loss"],
-            "train_seconds": meta["train_seconds"], "machine": machine()}
 
 
 def machine() -> str:
@@ -55,16 +39,26 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores"
 
 
-def load_family(ctx, family: str, stage: str | None = None):
-    """The trained model of `family` from the upstream stage's artifact, and its metadata."""
-    from blog import models, weights
+def load_model(ctx, family: str, net):
+    """`net`, a freshly built network of `family`, with the trained weights of the upstream stage
+    '<family>_model', in eval mode; and the metadata saved with them. (The caller builds the net
+    from its own family module, so a stage depends only on the model code it really uses.)"""
+    from blog import weights
 
-    path = ctx.upstream[stage or f"{family}_model"].artifact(f"{family}.pt")
+    path = ctx.upstream[f"{family}_model"].artifact(f"{family}.pt")
     loaded = weights.load(path)
     if loaded is None:
         raise RuntimeError(f"cannot read the trained {family} model at {path}")
     state, meta = loaded
-    return models.build(family, post_config(ctx), state), meta
+    net.load_state_dict(state)
+    return net.eval().requires_grad_(False), meta
+
+
+def mixture_of(cfg: PostConfig):
+    """The post's data distribution p(x): the config's ring of Gaussians, in closed form."""
+    from blog.mixture import ring
+
+    return ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
 
 
 def save_figure(ctx, name: str, fig) -> None:

@@ -5,13 +5,13 @@ Time indices: blog.ddpm stores per-step coefficients 0-based, so `alphas_cumprod
 paper's abar_s; x_0 (s = 0) is the data, abar_0 = 1.
 """
 
-from blog.stages.common import load_family, post_config, save_figure, seed_for
+from blog.stages.common import load_model, mixture_of, post_config, save_figure, seed_for
 from figures_pipeline import Figure, stage
 
 N_FORWARD = 3000  # points pushed through the forward process
 FORWARD_ABARS = (1.0, 0.9, 0.5, 0.1, 0.0)  # snapshots where abar_s first falls to these
-N_FRAMES = 48  # frames of density_evo.gif
 FRAME_MS = 120  # display time of a frame
+KDE_MIN, KDE_SCALE = 0.05, 0.35  # kernel width h_s = max(KDE_MIN, KDE_SCALE sqrt(1 - abar_s))
 HOLD_FRAMES = 3  # the last frame is held (slightly different time label each)
 N_PATHS = 16  # trajectories drawn
 
@@ -39,7 +39,6 @@ def first_time_below(schedule, target: float) -> int:
 def ddpm_diagram(ctx):
     """The VAE beside the diffusion chain, with the noised mixture's density at each node."""
     from blog import ddpm
-    from blog.models import mixture_of
     from blog.plots.diagram import diagram_ddpm
 
     cfg = post_config(ctx)
@@ -61,7 +60,6 @@ def forward_process(ctx):
     import numpy as np
 
     from blog import ddpm
-    from blog.models import mixture_of
     from blog.plots.plane import forward_snapshots
 
     cfg = post_config(ctx)
@@ -82,29 +80,21 @@ def forward_process(ctx):
             "beta_T": float(schedule.betas[-1])}
 
 
-def frame_times(T: int) -> list[int]:
-    """The paper times s shown in density_evo.gif, from T down to 0: quadratic in the frame
-    index, so frames are densest near s = 0, where the modes form."""
-    return sorted({round(T * (1 - k / (N_FRAMES - 1)) ** 2) for k in range(N_FRAMES)},
-                  reverse=True)
-
-
-@stage(config=["mixture", "ddpm"], after=["ddpm_samples"], outputs={
+@stage(config=["mixture", "ddpm", "post"], after=["ddpm_samples"], outputs={
     "density_evo.gif": Figure(
         alt="Animation: a density heat map starts as one broad Gaussian blob and splits into "
             "eight sharp modes on a circle as the trained reverse process runs; beside it the "
             "exact density of the noised mixture at the same step does the same.",
         caption="The trained DDPM's reverse process as a density (left), from noise at t = T to "
                 "the data at t = 0, beside the exact density of q(x_t) at the same step "
-                "(right).")})
+                "(right); both smoothed by the same Gaussian kernel.")})
 def density_evolution(ctx):
     """A frame: the KDE of the ancestral sampler's particles at time s beside q(x_s)."""
     import numpy as np
 
     from blog import ddpm
-    from blog.models import mixture_of
     from blog.plots.density import density_from_samples, grid, mixture_density
-    from blog.plots.frames import density_frames
+    from blog.plots.frames import density_frames, frame_times
     from figures_pipeline.writers import save_gif
 
     cfg = post_config(ctx)
@@ -113,10 +103,15 @@ def density_evolution(ctx):
     mixture = mixture_of(cfg)
     snapshots = np.load(ctx.upstream["ddpm_samples"].artifact("ddpm_frames.npz"))
     g2d = grid()
-    times = frame_times(T)
-    model_d = [density_from_samples(snapshots[f"step_{T - s}"].astype(np.float64), g2d)
-               for s in times]
-    exact_d = [mixture_density(mixture.vp(abar(schedule, s)), g2d) for s in times]
+    times = frame_times(T, ctx.config["post"]["gif_frames"])
+    # both panels are smoothed by the same Gaussian kernel N(0, h_s^2 I): a KDE of the particles
+    # on the left, and in closed form q(x_s) * N(0, h_s^2 I) = mixture.vp(abar_s).ve(h_s) on the
+    # right; h_s grows with the noise, where the density is broad and particles sparse
+    widths = [max(KDE_MIN, KDE_SCALE * np.sqrt(1 - abar(schedule, s))) for s in times]
+    model_d = [density_from_samples(snapshots[f"step_{T - s}"].astype(np.float64), g2d, h)
+               for s, h in zip(times, widths, strict=True)]
+    exact_d = [mixture_density(mixture.vp(abar(schedule, s)).ve(h), g2d)
+               for s, h in zip(times, widths, strict=True)]
     frames = density_frames(model_d, exact_d, times, T)
     frames += [frames[-1]] * HOLD_FRAMES
     save_gif(frames, ctx.output("density_evo.gif"), duration_ms=FRAME_MS)
@@ -134,11 +129,10 @@ def reverse_trajectories(ctx):
     import torch
 
     from blog import ddpm
-    from blog.models import mixture_of
     from blog.plots.plane import reverse_trajectories as draw
 
     cfg = post_config(ctx)
-    model, _ = load_family(ctx, "ddpm")
+    model, _ = load_model(ctx, "ddpm", ddpm.EpsNet(cfg.ddpm))
     schedule = ddpm.schedule_from(cfg.ddpm)
     g = torch.Generator().manual_seed(seed_for(ctx, "x_T"))
     x_T = torch.randn((N_PATHS, 2), generator=g)

@@ -3,7 +3,7 @@
 from blog.stages.common import save_figure, seed_for
 from figures_pipeline import Figure, stage
 
-N_QUANTILE = 2000  # samples the quantile network is fitted to
+N_QUANTILE = 1000  # samples the quantile network is fitted to
 N_SHOWN = 4000  # mixture samples drawn over the density
 
 

@@ -1,7 +1,9 @@
 """Training stages: one per model family. Each trains on fresh exact mixture samples and leaves
 its weights (with config, seed, steps and final loss) as a cache artifact for later stages."""
 
-from blog.stages.common import train_family
+from typing import Any
+
+from blog.stages.common import machine, post_config
 from figures_pipeline import stage
 
 
@@ -21,3 +23,16 @@ def score_model(ctx):
 def ddpm_model(ctx):
     """The DDPM noise predictor eps_theta(x_t, t), trained on L_simple."""
     return train_family(ctx, "ddpm")
+
+
+def train_family(ctx, family: str) -> dict[str, Any]:
+    """Train `family` ('vae', 'score', 'ddpm'), save it as the artifact '<family>.pt', and return
+    the numbers the post reports about its training."""
+    from blog import models, weights
+
+    trained = models.train(family, post_config(ctx), progress=True)
+    weights.save(ctx.artifact(f"{family}.pt"), trained.model.state_dict(), trained.meta)
+    meta = trained.meta
+    return {"params": meta["params"], "steps": meta["steps"],
+            "batch_size": meta["config"]["batch_size"], "final_loss": meta["final_loss"],
+            "train_seconds": meta["train_seconds"], "machine": machine()}

@@ -1,15 +1,15 @@
 """Sampling stages: every sampler of the post, learned and exact-score, with its metrics.
 
-Each draws N_SAMPLES points, times the sampler, and measures the points against fresh exact
-samples from the mixture (blog.metrics). The exact-score references run the same algorithm with
-the same number of steps on the closed-form score of the noised mixture: the gap between a model
-and its reference is the network's error, the reference's own error is the sampler's.
+Each draws post.samples points (blog/post.toml), times the sampler, and measures the points
+against fresh exact samples from the mixture (blog.metrics). The exact-score references run the
+same algorithm with the same number of steps on the closed-form score of the noised mixture: the
+gap between a model and its reference is the network's error, the reference's own error is the
+sampler's.
 """
 
 from __future__ import annotations
 
-from blog.stages.common import N_SAMPLES, load_family, post_config, seed_for
-from blog.stages.diffusion import frame_times
+from blog.stages.common import load_model, mixture_of, post_config, seed_for
 from figures_pipeline import stage
 
 
@@ -25,15 +25,16 @@ def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
     from blog import metrics, models
 
     cfg = post_config(ctx)
-    model = load_family(ctx, family)[0] if family else None
-    mixture = models.mixture_of(cfg)
+    n = ctx.config["post"]["samples"]
+    model = load_model(ctx, family, models.FAMILIES[family].build(cfg))[0] if family else None
+    mixture = mixture_of(cfg)
     arrays, values = {}, {}
     for name in names:
         spec = models.REGISTRY[models.ModelName(name)]
         keep = set(snapshots[1]) if snapshots and snapshots[0] == name else set()
         kept = {}
         start = time.perf_counter()
-        for i, x in enumerate(models.sample_progressive(name, cfg, N_SAMPLES, seed_for(ctx, name),
+        for i, x in enumerate(models.sample_progressive(name, cfg, n, seed_for(ctx, name),
                                                         progress=True, model=model)):
             if i in keep:
                 kept[f"step_{i}"] = x.float().numpy()
@@ -53,25 +54,29 @@ def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
     return values
 
 
-@stage(config=["seed", "mixture", "ddpm"], after=["ddpm_model"],
+@stage(config=["seed", "mixture", "ddpm", "post"], after=["ddpm_model"],
        artifacts=["ddpm.npz", "ddpm_frames.npz"])
 def ddpm_samples(ctx):
     """DDPM (ancestral, T steps) and DDIM (S steps), each beside its exact-noise reference; the
     ancestral sampler's particles at the animation's frame times are kept for density_evo.gif."""
+    from blog.plots.frames import frame_times
+
     T = ctx.config["ddpm"]["timesteps"]
-    frames = ("ddpm", [T - s for s in frame_times(T)], "ddpm_frames.npz")
+    times = frame_times(T, ctx.config["post"]["gif_frames"])
+    frames = ("ddpm", [T - s for s in times], "ddpm_frames.npz")
     return sample_and_measure(ctx, "ddpm", ["ddpm", "ddpm-exact", "ddim", "ddim-exact"],
                               "ddpm.npz", snapshots=frames)
 
 
-@stage(config=["seed", "mixture", "score"], after=["score_model"], artifacts=["score.npz"])
+@stage(config=["seed", "mixture", "score", "post"], after=["score_model"],
+       artifacts=["score.npz"])
 def score_samples(ctx):
     """Plain Langevin at the smallest noise level and annealed Langevin, learned and exact."""
     names = ["langevin", "langevin-exact", "annealed-langevin", "annealed-langevin-exact"]
     return sample_and_measure(ctx, "score", names, "score.npz")
 
 
-@stage(config=["seed", "mixture", "vae"], after=["vae_model"], artifacts=["vae.npz"])
+@stage(config=["seed", "mixture", "vae", "post"], after=["vae_model"], artifacts=["vae.npz"])
 def vae_samples(ctx):
     """The VAE's samples, and exact data samples: the floor every metric is read against."""
     return sample_and_measure(ctx, "vae", ["vae", "data"], "vae.npz")

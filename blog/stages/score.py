@@ -1,13 +1,14 @@
 """The score section's figures: learned against exact score fields, Langevin trajectories, and
 plain against annealed Langevin samples."""
 
-from blog.stages.common import load_family, post_config, save_figure, seed_for
+from blog.stages.common import load_model, mixture_of, post_config, save_figure, seed_for
 from figures_pipeline import Figure, stage
 
 FIELD_SIGMAS = (1.0, 0.3, 0.1)  # the ladder levels nearest to these are drawn
 FIELD_GRID = 21  # arrows per axis
 N_ERROR = 4000  # points of q_sigma the score error is averaged over
-N_PATHS = 12  # annealed Langevin trajectories drawn
+N_PATHS = 16  # Langevin trajectories drawn
+START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^2
 
 
 @stage(config=["seed", "mixture", "score"], after=["score_model"], outputs={
@@ -23,13 +24,12 @@ def score_fields(ctx):
     import torch
 
     from blog import score
-    from blog.mixture import ring
     from blog.plots.density import grid
     from blog.plots.plane import score_fields as draw
 
     cfg = post_config(ctx)
-    model, _ = load_family(ctx, "score")
-    mixture = ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
+    model, _ = load_model(ctx, "score", score.ScoreNet(cfg.score))
+    mixture = mixture_of(cfg)
     ladder = score.sigma_ladder(cfg.score.sigma_max, cfg.score.sigma_min, cfg.score.n_sigmas)
     sigmas = [float(ladder[int(np.argmin(np.abs(np.log(ladder.numpy() / s))))])
               for s in FIELD_SIGMAS]
@@ -51,55 +51,71 @@ def score_fields(ctx):
     return {"sigmas": sigmas, "relative_errors": errors}
 
 
-@stage(config=["seed", "mixture", "score"], after=["score_model", "score_samples"], outputs={
+@stage(config=["seed", "mixture", "score", "post"], after=["score_model"], outputs={
     "langevin_trajectories.png": Figure(
-        alt="Paths of annealed Langevin dynamics starting from broad noise and ending on the "
-            "eight modes, coloured by the mode they reach.",
-        caption="Annealed Langevin dynamics with the learned score: a few chains from noise to "
-                "the modes, drawn at the end of each noise level."),
-    "langevin_comparison.png": Figure(
-        alt="Four panels of samples: plain Langevin with the exact and with the learned score "
-            "leaves some modes crowded and others sparse; annealed Langevin with either score "
-            "fills all eight modes evenly.",
-        caption="Plain Langevin (one noise level) against annealed Langevin, each with the exact "
-                "and with the learned score; under each panel, the largest deviation of a "
-                "mode's share from 1/K.")})
+        alt="Paths of Langevin dynamics with the learned score, from random starting points to "
+            "the eight modes, coloured by the mode they reach.",
+        caption="Plain Langevin dynamics with the learned score at the smallest noise level: "
+                "each chain runs to the mode nearest to where it started."),
+    "langevin_weights.png": Figure(
+        alt="Three panels on a ring whose modes alternate between heavy and light: exact "
+            "samples, plain Langevin samples that fill every mode about equally, and annealed "
+            "Langevin samples that reproduce the heavy and light modes.",
+        caption="Mode weights. A ring whose modes alternate between heavy and light (left), "
+                "sampled with its exact score by plain Langevin dynamics (middle) and by "
+                "annealed Langevin dynamics (right); under each panel, the heavy modes' share.")})
 def langevin_figures(ctx):
-    """Trajectories of annealed Langevin, and the four Langevin samplers side by side."""
+    """Trajectories of plain Langevin with the learned score, and the mode-weight
+    demonstration: plain against annealed Langevin, both with the exact score of a ring
+    with unequal weights (post.langevin_weights)."""
+    from collections import deque
+
     import numpy as np
     import torch
 
     from blog import score
+    from blog.metrics import nearest_mode
     from blog.mixture import ring
     from blog.plots.plane import langevin_trajectories, samples_comparison
 
     cfg = post_config(ctx)
     c = cfg.score
-    model, _ = load_family(ctx, "score")
-    mixture = ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
-    g = torch.Generator().manual_seed(seed_for(ctx, "paths"))
-    x = score.initial_noise(N_PATHS, c.sigma_max, g)
+    model, _ = load_model(ctx, "score", score.ScoreNet(cfg.score))
+    mixture = mixture_of(cfg)
     sigmas = score.sigma_ladder(c.sigma_max, c.sigma_min, c.n_sigmas)
-    steps = list(score.annealed_langevin(model.score_fn, x, sigmas, c.step_lr, c.n_steps_each,
-                                         g, c.denoise))
-    # one point per noise level (its last Langevin step): within a level the chain jitters on
-    # the scale of sigma_i, across levels it drifts from the broad blob to a mode
-    per_level = [steps[i * c.n_steps_each] for i in range(c.n_sigmas + 1)] + steps[-1:]
-    paths = torch.stack(per_level).double().numpy()
+    # plain Langevin chains with the learned score at the smallest noise level, started at
+    # random points of the plot: each follows the score to the mode nearest its start
+    g = torch.Generator().manual_seed(seed_for(ctx, "paths"))
+    starts = (torch.rand((N_PATHS, 2), generator=g) * 2 - 1) * START_BOX
+    paths = torch.stack(list(score.langevin(model.score_fn, starts, c.langevin_sigma,
+                                            c.langevin_step, c.langevin_steps, g)))
     save_figure(ctx, "langevin_trajectories.png", langevin_trajectories(
-        paths, mixture, n_show=N_PATHS, title=f"{N_PATHS} annealed Langevin paths, "
-                                              f"one point per noise level"))
-    samples = np.load(ctx.upstream["score_samples"].artifact("score.npz"))
-    values = ctx.upstream["score_samples"].values
+        paths.double().numpy(), mixture, n_show=N_PATHS,
+        title=f"{N_PATHS} Langevin chains, learned score"))
+
+    pattern = ctx.config["post"]["langevin_weights"]
+    weights = np.resize(np.asarray(pattern, dtype=np.float64), cfg.mixture.k)
+    weighted = ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std, weights)
+    heavy = weights == weights.max()
+    exact_fn = score.exact_score(weighted)
+    n = ctx.config["post"]["samples"]
+    g = torch.Generator().manual_seed(seed_for(ctx, "weights"))
+    plain = score.langevin(exact_fn, score.initial_noise(n, c.sigma_max, g), c.langevin_sigma,
+                           c.langevin_step, c.langevin_steps, g)
+    annealed = score.annealed_langevin(exact_fn, score.initial_noise(n, c.sigma_max, g), sigmas,
+                                       c.step_lr, c.n_steps_each, g, c.denoise)
     panels = {
-        "plain Langevin, exact score": "langevin_exact",
-        "plain Langevin, learned score": "langevin",
-        "annealed Langevin, exact score": "annealed_langevin_exact",
-        "annealed Langevin, learned score": "annealed_langevin",
+        "exact samples": weighted.sample(n, np.random.default_rng(seed_for(ctx, "exact"))),
+        "plain Langevin": deque(plain, maxlen=1)[0].double().numpy(),  # the last step
+        "annealed Langevin": deque(annealed, maxlen=1)[0].double().numpy(),
     }
-    fig = samples_comparison(
-        {title: samples[key] for title, key in panels.items()}, mixture,
-        annotations={title: f"max share deviation {100 * values[key]['max_share_dev']:.0f} %"
-                     for title, key in panels.items()}, ncols=2)
-    save_figure(ctx, "langevin_comparison.png", fig)
-    return {"paths": N_PATHS}
+    shares = {t: float(heavy[nearest_mode(x, weighted)[0]].mean()) for t, x in panels.items()}
+    target = float(weighted.weights[heavy].sum())
+    notes = {t: f"heavy modes: {100 * v:.0f} %\n(target {100 * target:.0f} %)"
+             for t, v in shares.items()}
+    save_figure(ctx, "langevin_weights.png",
+                samples_comparison(panels, weighted, annotations=notes, ncols=3))
+    return {"paths": N_PATHS, "heavy_target": target, "heavy_exact": shares["exact samples"],
+            "heavy_plain": shares["plain Langevin"], "heavy_annealed": shares["annealed Langevin"],
+            "pattern": [float(w) for w in pattern]}
+

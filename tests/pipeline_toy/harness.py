@@ -40,6 +40,10 @@ def build(root: Path, **options) -> dict[str, str]:
     """Build in-process (serially unless jobs= is given); {stage: status}."""
     options.setdefault("jobs", 1)
     plans = engine.build(root, engine.BuildOptions(**options))
+    if not plans:  # no file changed since the last build: it stopped before planning
+        from figures_pipeline.cache import read_lock
+
+        return {n: "skipped" for recs in read_lock(root / "figures.lock").values() for n in recs}
     return {sp.name: sp.status for pp in plans for sp in pp.stages.values()}
 
 
