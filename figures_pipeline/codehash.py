@@ -163,15 +163,19 @@ class Analyzer:
     def _imported_by(self, info: ModuleInfo) -> list[str]:
         """Every module that `info` imports, anywhere in its body (computed once per module)."""
         if info.imported is None:
-            out: list[str] = []
-            for node in ast.walk(info.tree):
-                if isinstance(node, ast.Import | ast.ImportFrom):
-                    for _, (mod, attr) in self._import_targets(node, info):
-                        out.extend(self._resolve(mod, attr, []))
-                    if isinstance(node, ast.Import):
-                        out.extend(a.name for a in node.names)
-            info.imported = out
+            info.imported = self._modules_imported(ast.walk(info.tree), info)
         return info.imported
+
+    def _modules_imported(self, nodes, info: ModuleInfo) -> list[str]:
+        """The modules that the import statements among `nodes` (AST nodes of `info`) name."""
+        out: list[str] = []
+        for node in nodes:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for _, (mod, attr) in self._import_targets(node, info):
+                    out.extend(self._resolve(mod, attr, []))
+                if isinstance(node, ast.Import):
+                    out.extend(a.name for a in node.names)
+        return out
 
     # -- stages --
     def stage_deps(self, module: str, function: str) -> CodeDeps:
@@ -210,12 +214,7 @@ class Analyzer:
                         modules.update(self._resolve(*info.imports[used], chain))
                     if used in info.defs:
                         todo.append(used)
-                for sub in _walk_body(node):
-                    if isinstance(sub, ast.Import | ast.ImportFrom):
-                        for _, (mod, attr) in self._import_targets(sub, info):
-                            modules.update(self._resolve(mod, attr, []))
-                        if isinstance(sub, ast.Import):
-                            modules.update(a.name for a in sub.names)
+                modules.update(self._modules_imported(_walk_body(node), info))
         for m in sorted(modules):
             if _is_engine(m):
                 continue

@@ -231,3 +231,16 @@ def test_a_package_of_stage_modules_declares_the_stages_of_every_submodule(tmp_p
     # a stage's key does not cover its sibling modules: editing one rebuilds only its stages
     edit(root, "toy/stages/extra.py", "'extra\\n'", "'extra, edited\\n'")
     assert ran(build(root)) == {"extra"}
+
+
+def test_the_longest_chain_of_recorded_times_starts_first(root):
+    plans = engine.states(root)
+    lock = {"toy": {"points": {"seconds": 2.0}, "scatter": {"seconds": 3.0},
+                    "summary": {"seconds": 0.5}, "independent": {"seconds": 4.0}}}
+    priority = engine._critical_path(plans, lock)
+    # points -> scatter costs 5 s in all, more than independent's 4 s alone
+    assert priority[("toy", "points")] == 5.0
+    assert priority[("toy", "independent")] == 4.0
+    assert max(priority, key=priority.get) == ("toy", "points")
+    # a stage never built counts 1 s
+    assert engine._critical_path(plans, {})[("toy", "points")] == 2.0
