@@ -29,6 +29,7 @@ from torch import nn
 from blog.config import DDPMConfig, Spacing
 from blog.mixture import GaussianMixture
 from blog.nets import MLP
+from blog.train import Family
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t (N, d), t (N,)) -> (N, d)
 
@@ -217,3 +218,14 @@ def last(steps: Iterator[torch.Tensor]) -> torch.Tensor:
 def trajectory(steps: Iterator[torch.Tensor]) -> torch.Tensor:
     """Every step of a progressive sampler stacked: (steps + 1, N, d)."""
     return torch.stack(list(steps))
+
+
+# the family, as blog.models and the build stages train it
+def _eps_loss(cfg):
+    schedule = schedule_from(cfg.ddpm)
+    return lambda m, x, g: loss(m, x, schedule, g)
+
+
+FAMILY = Family("ddpm", ("config", "mixture", "nets", "train", "ddpm"),
+                lambda c: c.ddpm,
+                lambda c: EpsNet(c.ddpm), _eps_loss)

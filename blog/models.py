@@ -19,8 +19,7 @@ from torch import nn
 from blog import ddpm, score, vae, weights
 from blog.config import PostConfig, derive_seed
 from blog.mixture import GaussianMixture, ring
-from blog.nets import init_seeded, n_params
-from blog.train import History, fit, progress_steps, torch_threads
+from blog.train import Family, progress_steps, torch_threads, train_family
 
 SAMPLE_THREADS = 1  # sampling on one thread too: results never depend on the caller's setting
 
@@ -42,35 +41,9 @@ def mixture_of(cfg: PostConfig) -> GaussianMixture:
     return ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
 
 
-# trained families
-@dataclass(frozen=True)
-class Family:
-    name: str
-    modules: tuple[str, ...]  # blog modules whose source reaches the cache key
-    config: Callable[[PostConfig], object]  # the family's hyperparameters
-    build: Callable[[PostConfig], nn.Module]
-    loss: Callable[[PostConfig], Callable]  # -> loss(model, x_0, generator)
-
-
-_COMMON = ("config", "mixture", "nets", "train")
-FAMILIES: dict[str, Family] = {
-    "vae": Family("vae", (*_COMMON, "vae"), lambda c: c.vae, lambda c: vae.VAE(c.vae),
-                  lambda c: lambda m, x, g: vae.loss(m, x, g, c.vae.beta)),
-    "score": Family("score", (*_COMMON, "score"), lambda c: c.score,
-                    lambda c: score.ScoreNet(c.score),
-                    lambda c: _dsm(score.sigma_ladder(c.score.sigma_max, c.score.sigma_min,
-                                                      c.score.n_sigmas))),
-    "ddpm": Family("ddpm", (*_COMMON, "ddpm"), lambda c: c.ddpm, lambda c: ddpm.EpsNet(c.ddpm),
-                   lambda c: _eps_loss(ddpm.schedule_from(c.ddpm))),
-}
-
-
-def _dsm(sigmas):
-    return lambda m, x, g: score.dsm_loss(m, x, sigmas, g)
-
-
-def _eps_loss(schedule):
-    return lambda m, x, g: ddpm.loss(m, x, schedule, g)
+# trained families: each family module declares its own (a build stage that trains one family
+# depends on that module only)
+FAMILIES: dict[str, Family] = {f.name: f for f in (vae.FAMILY, score.FAMILY, ddpm.FAMILY)}
 
 
 @dataclass
@@ -102,13 +75,8 @@ def trained(family: str, cfg: PostConfig, progress: bool = False, retrain: bool 
 
 def train(family: str, cfg: PostConfig, progress: bool = False) -> Trained:
     """Train the family from its seeded initialisation (no cache): the model and its metadata."""
-    fam = FAMILIES[family]
-    model = init_seeded(lambda: fam.build(cfg), derive_seed(cfg.seed, family, "init"))
-    model, hist = fit(model, fam.loss(cfg), mixture_of(cfg), fam.config(cfg), cfg.seed,
-                      family, progress)
-    meta = _meta(family, cfg, asdict(fam.config(cfg)), hist)
-    meta["params"] = n_params(model)
-    return Trained(model.requires_grad_(False), meta, False)
+    model, meta = train_family(FAMILIES[family], cfg, progress)
+    return Trained(model, meta, False)
 
 
 def build(family: str, cfg: PostConfig, state_dict: dict) -> nn.Module:
@@ -116,13 +84,6 @@ def build(family: str, cfg: PostConfig, state_dict: dict) -> nn.Module:
     model = FAMILIES[family].build(cfg)
     model.load_state_dict(state_dict)
     return model.eval().requires_grad_(False)
-
-
-def _meta(family: str, cfg: PostConfig, fam_cfg: dict, hist: History) -> dict:
-    return {"family": family, "config": fam_cfg, "mixture": asdict(cfg.mixture),
-            "seed": cfg.seed, "profile": cfg.profile, "steps": len(hist.losses),
-            "final_loss": hist.final_loss, "train_seconds": hist.seconds,
-            "history": hist.losses}
 
 
 # samplers: (trained model or None, cfg, n, generator) -> iterator over x (N, 2)

@@ -26,6 +26,7 @@ from torch import nn
 from blog.config import ScoreConfig
 from blog.mixture import GaussianMixture
 from blog.nets import MLP
+from blog.train import Family
 
 ScoreFn = Callable[[torch.Tensor, float], torch.Tensor]  # (x (N, d), sigma) -> (N, d)
 
@@ -108,3 +109,14 @@ def initial_noise(n: int, sigma_max: float, generator: torch.Generator, dim: int
                   ) -> torch.Tensor:
     """x_0 ~ N(0, sigma_1^2 I): roughly q_{sigma_1} for data near the origin."""
     return sigma_max * torch.randn((n, dim), generator=generator)
+
+
+# the family, as blog.models and the build stages train it
+def _dsm_loss(cfg):
+    sigmas = sigma_ladder(cfg.score.sigma_max, cfg.score.sigma_min, cfg.score.n_sigmas)
+    return lambda m, x, g: dsm_loss(m, x, sigmas, g)
+
+
+FAMILY = Family("score", ("config", "mixture", "nets", "train", "score"),
+                lambda c: c.score,
+                lambda c: ScoreNet(c.score), _dsm_loss)

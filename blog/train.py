@@ -15,18 +15,30 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from blog.config import TrainConfig, derive_seed
-from blog.mixture import GaussianMixture
+from blog.config import PostConfig, TrainConfig, derive_seed
+from blog.mixture import GaussianMixture, ring
+from blog.nets import init_seeded, n_params
 
 # loss(model, x_0, generator) -> scalar tensor
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor]
 TRAIN_THREADS = 1  # measured: one thread is as fast for these sizes, and never varies
+
+
+@dataclass(frozen=True)
+class Family:
+    """A trainable model family, declared by its own module (vae.FAMILY, score.FAMILY, ...)."""
+
+    name: str
+    modules: tuple[str, ...]  # blog modules whose source reaches the weights-cache key
+    config: Callable[[PostConfig], TrainConfig]  # the family's hyperparameters
+    build: Callable[[PostConfig], nn.Module]  # an untrained network
+    loss: Callable[[PostConfig], LossFn]
 
 
 @dataclass
@@ -140,3 +152,18 @@ def progress_steps(steps: Iterator, label: str, total: int, progress: bool) -> I
         bar.update(min(i, total))
         yield x
     bar.close()
+
+
+def train_family(family: Family, cfg: PostConfig, progress: bool = False
+                 ) -> tuple[nn.Module, dict]:
+    """Train `family` from its seeded initialisation: (the model, requires_grad off; its metadata:
+    config, mixture, seed, profile, steps, final loss, training seconds, loss history, params)."""
+    name, fam_cfg = family.name, family.config(cfg)
+    model = init_seeded(lambda: family.build(cfg), derive_seed(cfg.seed, name, "init"))
+    mixture = ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
+    model, hist = fit(model, family.loss(cfg), mixture, fam_cfg, cfg.seed, name, progress)
+    meta = {"family": name, "config": asdict(fam_cfg), "mixture": asdict(cfg.mixture),
+            "seed": cfg.seed, "profile": cfg.profile, "steps": len(hist.losses),
+            "final_loss": hist.final_loss, "train_seconds": hist.seconds,
+            "history": hist.losses, "params": n_params(model)}
+    return model.requires_grad_(False), meta

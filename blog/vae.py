@@ -22,6 +22,7 @@ from torch import nn
 
 from blog.config import VAEConfig
 from blog.nets import MLP
+from blog.train import Family
 
 
 class VAE(nn.Module):
@@ -83,3 +84,10 @@ def sample(model: VAE, n: int, generator: torch.Generator, mean_only: bool = Fal
     if mean_only:
         return mu
     return mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=generator)
+
+
+# the family, as blog.models and the build stages train it
+FAMILY = Family("vae", ("config", "mixture", "nets", "train", "vae"),
+                lambda c: c.vae,
+                lambda c: VAE(c.vae),
+                lambda c: lambda m, x, g: loss(m, x, g, c.vae.beta))

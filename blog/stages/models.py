@@ -1,5 +1,6 @@
 """Training stages: one per model family. Each trains on fresh exact mixture samples and leaves
-its weights (with config, seed, steps and final loss) as a cache artifact for later stages."""
+its weights (with config, seed, steps and final loss) as a cache artifact for later stages.
+Each stage reaches only its own family's module (blog.vae, blog.score, blog.ddpm)."""
 
 from typing import Any
 
@@ -10,29 +11,35 @@ from figures_pipeline import stage
 @stage(config=["seed", "mixture", "vae"], artifacts=["vae.pt"])
 def vae_model(ctx):
     """The VAE: Gaussian encoder and decoder, 2-D latent, trained on the ELBO."""
-    return train_family(ctx, "vae")
+    from blog import vae
+
+    return train_and_save(ctx, vae.FAMILY)
 
 
 @stage(config=["seed", "mixture", "score"], artifacts=["score.pt"])
 def score_model(ctx):
     """The noise-conditional score network, trained by denoising score matching."""
-    return train_family(ctx, "score")
+    from blog import score
+
+    return train_and_save(ctx, score.FAMILY)
 
 
 @stage(config=["seed", "mixture", "ddpm"], artifacts=["ddpm.pt"])
 def ddpm_model(ctx):
     """The DDPM noise predictor eps_theta(x_t, t), trained on L_simple."""
-    return train_family(ctx, "ddpm")
+    from blog import ddpm
+
+    return train_and_save(ctx, ddpm.FAMILY)
 
 
-def train_family(ctx, family: str) -> dict[str, Any]:
-    """Train `family` ('vae', 'score', 'ddpm'), save it as the artifact '<family>.pt', and return
-    the numbers the post reports about its training."""
-    from blog import models, weights
+def train_and_save(ctx, family) -> dict[str, Any]:
+    """Train `family` (a blog.train.Family), save it as the artifact '<name>.pt', and return the
+    numbers the post reports about its training."""
+    from blog import weights
+    from blog.train import train_family
 
-    trained = models.train(family, post_config(ctx), progress=True)
-    weights.save(ctx.artifact(f"{family}.pt"), trained.model.state_dict(), trained.meta)
-    meta = trained.meta
+    model, meta = train_family(family, post_config(ctx), progress=True)
+    weights.save(ctx.artifact(f"{family.name}.pt"), model.state_dict(), meta)
     return {"params": meta["params"], "steps": meta["steps"],
             "batch_size": meta["config"]["batch_size"], "final_loss": meta["final_loss"],
             "train_seconds": meta["train_seconds"], "machine": machine()}
