@@ -130,6 +130,11 @@ def ring(k: int = 8, radius: float = 2.0, std: float = 0.1, weights=None) -> Gau
     return GaussianMixture(means, np.full(k, float(std)), w / w.sum())
 
 
+def from_config(m, weights=None) -> GaussianMixture:
+    """The ring a mixture config describes (any object with k, radius and std)."""
+    return ring(m.k, m.radius, m.std, weights)
+
+
 def _logsumexp(a: np.ndarray) -> np.ndarray:
     m = np.max(a, axis=-1, keepdims=True)
     return (m + np.log(np.exp(a - m).sum(-1, keepdims=True)))[..., 0]

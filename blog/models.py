@@ -18,7 +18,7 @@ from torch import nn
 
 from blog import ddpm, score, vae, weights
 from blog.config import PostConfig, derive_seed
-from blog.mixture import GaussianMixture, ring
+from blog.mixture import GaussianMixture, from_config
 from blog.train import Family, progress_steps, torch_threads, train_family
 
 SAMPLE_THREADS = 1  # sampling on one thread too: results never depend on the caller's setting
@@ -38,7 +38,7 @@ class ModelName(StrEnum):
 
 
 def mixture_of(cfg: PostConfig) -> GaussianMixture:
-    return ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
+    return from_config(cfg.mixture)
 
 
 # trained families: each family module declares its own (a build stage that trains one family

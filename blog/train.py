@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from blog.config import PostConfig, TrainConfig, derive_seed
-from blog.mixture import GaussianMixture, ring
+from blog.mixture import GaussianMixture, from_config
 from blog.nets import init_seeded, n_params
 
 # loss(model, x_0, generator) -> scalar tensor
@@ -160,8 +160,8 @@ def train_family(family: Family, cfg: PostConfig, progress: bool = False
     config, mixture, seed, profile, steps, final loss, training seconds, loss history, params)."""
     name, fam_cfg = family.name, family.config(cfg)
     model = init_seeded(lambda: family.build(cfg), derive_seed(cfg.seed, name, "init"))
-    mixture = ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
-    model, hist = fit(model, family.loss(cfg), mixture, fam_cfg, cfg.seed, name, progress)
+    model, hist = fit(model, family.loss(cfg), from_config(cfg.mixture), fam_cfg, cfg.seed, name,
+                      progress)
     meta = {"family": name, "config": asdict(fam_cfg), "mixture": asdict(cfg.mixture),
             "seed": cfg.seed, "profile": cfg.profile, "steps": len(hist.losses),
             "final_loss": hist.final_loss, "train_seconds": hist.seconds,

@@ -54,13 +54,6 @@ def load_model(ctx, family: str, net):
     return net.eval().requires_grad_(False), meta
 
 
-def mixture_of(cfg: PostConfig):
-    """The post's data distribution p(x): the config's ring of Gaussians, in closed form."""
-    from blog.mixture import ring
-
-    return ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std)
-
-
 def save_figure(ctx, name: str, fig) -> None:
     """Write a matplotlib figure deterministically to the declared output `name`."""
     from figures_pipeline.writers import save_figure as write

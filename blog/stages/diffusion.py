@@ -5,7 +5,7 @@ Time indices: blog.ddpm stores per-step coefficients 0-based, so `alphas_cumprod
 paper's abar_s; x_0 (s = 0) is the data, abar_0 = 1.
 """
 
-from blog.stages.common import load_model, mixture_of, post_config, save_figure, seed_for
+from blog.stages.common import load_model, post_config, save_figure, seed_for
 from figures_pipeline import Figure, stage
 
 N_FORWARD = 3000  # points pushed through the forward process
@@ -39,6 +39,7 @@ def first_time_below(schedule, target: float) -> int:
 def ddpm_diagram(ctx):
     """The VAE beside the diffusion chain, with the noised mixture's density at each node."""
     from blog import ddpm
+    from blog.mixture import from_config
     from blog.plots.diagram import diagram_ddpm
 
     cfg = post_config(ctx)
@@ -46,7 +47,7 @@ def ddpm_diagram(ctx):
     T = schedule.T
     t = first_time_below(schedule, 0.5)
     abars = (1.0, abar(schedule, 1), abar(schedule, t - 1), abar(schedule, t), abar(schedule, T))
-    save_figure(ctx, "DDPM.png", diagram_ddpm(mixture_of(cfg), alpha_bars=abars))
+    save_figure(ctx, "DDPM.png", diagram_ddpm(from_config(cfg.mixture), alpha_bars=abars))
     return {"t": t}
 
 
@@ -60,11 +61,12 @@ def forward_process(ctx):
     import numpy as np
 
     from blog import ddpm
+    from blog.mixture import from_config
     from blog.plots.plane import forward_snapshots
 
     cfg = post_config(ctx)
     schedule = ddpm.schedule_from(cfg.ddpm)
-    mixture = mixture_of(cfg)
+    mixture = from_config(cfg.mixture)
     rng = np.random.default_rng(seed_for(ctx, "x0"))
     x0 = mixture.sample(N_FORWARD, rng)
     eps = rng.standard_normal(x0.shape)
@@ -93,6 +95,7 @@ def density_evolution(ctx):
     import numpy as np
 
     from blog import ddpm
+    from blog.mixture import from_config
     from blog.plots.density import density_from_samples, grid, mixture_density
     from blog.plots.frames import density_frames, frame_times
     from figures_pipeline.writers import save_gif
@@ -100,7 +103,7 @@ def density_evolution(ctx):
     cfg = post_config(ctx)
     schedule = ddpm.schedule_from(cfg.ddpm)
     T = schedule.T
-    mixture = mixture_of(cfg)
+    mixture = from_config(cfg.mixture)
     snapshots = np.load(ctx.upstream["ddpm_samples"].artifact("ddpm_frames.npz"))
     g2d = grid()
     times = frame_times(T, ctx.config["post"]["gif_frames"])
@@ -129,6 +132,7 @@ def reverse_trajectories(ctx):
     import torch
 
     from blog import ddpm
+    from blog.mixture import from_config
     from blog.plots.plane import reverse_trajectories as draw
 
     cfg = post_config(ctx)
@@ -141,7 +145,7 @@ def reverse_trajectories(ctx):
     deterministic = ddpm.trajectory(ddpm.ddim_sample_progressive(
         model, x_T, schedule, c.ddim_steps, 0.0, g, c.ddim_spacing))
     titles = (f"DDPM, {schedule.T} stochastic steps", f"DDIM, {len(deterministic) - 1} steps")
-    fig = draw(stochastic.double().numpy(), deterministic.double().numpy(), mixture_of(cfg),
-               n_show=N_PATHS, titles=titles)
+    fig = draw(stochastic.double().numpy(), deterministic.double().numpy(),
+               from_config(cfg.mixture), n_show=N_PATHS, titles=titles)
     save_figure(ctx, "reverse.png", fig)
     return {"paths": N_PATHS, "ddim_steps": len(deterministic) - 1}

@@ -1,6 +1,6 @@
 """The introduction's figures: inverse transform sampling, learned; the 8-mode mixture."""
 
-from blog.stages.common import save_figure, seed_for
+from blog.stages.common import post_config, save_figure, seed_for
 from figures_pipeline import Figure, stage
 
 N_QUANTILE = 1000  # samples the quantile network is fitted to
@@ -42,11 +42,10 @@ def mixture_figure(ctx):
     """Samples of the mixture over its exact density."""
     import numpy as np
 
-    from blog.mixture import ring
+    from blog.mixture import from_config
     from blog.plots.plane import mixture_samples
 
-    m = ctx.config["mixture"]
-    mixture = ring(m["k"], m["radius"], m["std"])
+    mixture = from_config(post_config(ctx).mixture)
     x = mixture.sample(N_SHOWN, np.random.default_rng(seed_for(ctx, "samples")))
     save_figure(ctx, "mixture.png", mixture_samples(mixture, x))
     return {"n": N_SHOWN}

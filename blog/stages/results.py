@@ -1,7 +1,7 @@
 """The results section: every model's samples side by side, and the machine the numbers were
 measured on (the table itself is the template blog/templates/results.md.j2)."""
 
-from blog.stages.common import mixture_of, post_config, save_figure
+from blog.stages.common import post_config, save_figure
 from figures_pipeline import Figure, stage
 
 PANELS = {  # title -> (sampling stage, sample key)
@@ -30,10 +30,11 @@ def samples_grid(ctx):
     """Every sampler's samples on one grid; under each, its MMD^2 to the data."""
     import numpy as np
 
+    from blog.mixture import from_config
     from blog.plots.plane import samples_comparison
 
     cfg = post_config(ctx)
-    mixture = mixture_of(cfg)
+    mixture = from_config(cfg.mixture)
     arrays = {s: np.load(ctx.upstream[s].artifact(f"{s.split('_')[0]}.npz"))
               for s in ("vae_samples", "score_samples", "ddpm_samples")}
     panels = {title: arrays[s][key][:N_SHOWN] for title, (s, key) in PANELS.items()}

@@ -9,7 +9,7 @@ sampler's.
 
 from __future__ import annotations
 
-from blog.stages.common import load_model, mixture_of, post_config, seed_for
+from blog.stages.common import load_model, post_config, seed_for
 from figures_pipeline import stage
 
 
@@ -23,11 +23,12 @@ def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
     import numpy as np
 
     from blog import metrics, models
+    from blog.mixture import from_config
 
     cfg = post_config(ctx)
     n = ctx.config["post"]["samples"]
     model = load_model(ctx, family, models.FAMILIES[family].build(cfg))[0] if family else None
-    mixture = mixture_of(cfg)
+    mixture = from_config(cfg.mixture)
     arrays, values = {}, {}
     for name in names:
         spec = models.REGISTRY[models.ModelName(name)]

@@ -1,7 +1,7 @@
 """The score section's figures: learned against exact score fields, Langevin trajectories, and
 plain against annealed Langevin samples."""
 
-from blog.stages.common import load_model, mixture_of, post_config, save_figure, seed_for
+from blog.stages.common import load_model, post_config, save_figure, seed_for
 from figures_pipeline import Figure, stage
 
 FIELD_SIGMAS = (1.0, 0.3, 0.1)  # the ladder levels nearest to these are drawn
@@ -24,12 +24,13 @@ def score_fields(ctx):
     import torch
 
     from blog import score
+    from blog.mixture import from_config
     from blog.plots.density import grid
     from blog.plots.plane import score_fields as draw
 
     cfg = post_config(ctx)
     model, _ = load_model(ctx, "score", score.ScoreNet(cfg.score))
-    mixture = mixture_of(cfg)
+    mixture = from_config(cfg.mixture)
     ladder = score.sigma_ladder(cfg.score.sigma_max, cfg.score.sigma_min, cfg.score.n_sigmas)
     sigmas = [float(ladder[int(np.argmin(np.abs(np.log(ladder.numpy() / s))))])
               for s in FIELD_SIGMAS]
@@ -75,13 +76,13 @@ def langevin_figures(ctx):
 
     from blog import score
     from blog.metrics import nearest_mode
-    from blog.mixture import ring
+    from blog.mixture import from_config
     from blog.plots.plane import langevin_trajectories, samples_comparison
 
     cfg = post_config(ctx)
     c = cfg.score
     model, _ = load_model(ctx, "score", score.ScoreNet(cfg.score))
-    mixture = mixture_of(cfg)
+    mixture = from_config(cfg.mixture)
     sigmas = score.sigma_ladder(c.sigma_max, c.sigma_min, c.n_sigmas)
     # plain Langevin chains with the learned score at the smallest noise level, started at
     # random points of the plot: each follows the score to the mode nearest its start
@@ -95,7 +96,7 @@ def langevin_figures(ctx):
 
     pattern = ctx.config["post"]["langevin_weights"]
     weights = np.resize(np.asarray(pattern, dtype=np.float64), cfg.mixture.k)
-    weighted = ring(cfg.mixture.k, cfg.mixture.radius, cfg.mixture.std, weights)
+    weighted = from_config(cfg.mixture, weights)
     heavy = weights == weights.max()
     exact_fn = score.exact_score(weighted)
     n = ctx.config["post"]["samples"]

@@ -1,6 +1,6 @@
 """The VAE section's figures: its 2-D latent space, its samples, its training curve."""
 
-from blog.stages.common import load_model, mixture_of, post_config, save_figure, seed_for
+from blog.stages.common import load_model, post_config, save_figure, seed_for
 from figures_pipeline import Figure, stage
 
 N_LATENT = 4000  # data points encoded for the latent-space figure
@@ -26,12 +26,13 @@ def vae_figures(ctx):
     import torch
 
     from blog import vae
+    from blog.mixture import from_config
     from blog.plots.vae import training_curve, vae_latent
     from blog.plots.vae import vae_samples as draw_samples
 
     cfg = post_config(ctx)
     model, meta = load_model(ctx, "vae", vae.VAE(cfg.vae))
-    mixture = mixture_of(cfg)
+    mixture = from_config(cfg.mixture)
     x, labels = mixture.sample_with_labels(N_LATENT, np.random.default_rng(seed_for(ctx, "x")))
     with torch.no_grad():
         z_mean, _ = model.encode(torch.tensor(x, dtype=torch.float32))
