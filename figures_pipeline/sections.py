@@ -11,32 +11,32 @@ byte outside the regions kept. Unbalanced, nested, duplicate, malformed or unkno
 template error or an undefined value raise `SectionError` naming file:line.
 
 Values are escaped for Markdown when inserted (a `$`, `_` or `*` in a string stays literal);
-numbers go through filters (`{{ x | sig(2) }}`, `{{ t | seconds }}`); a bare float is refused.
+numbers go through the filters of `numbers` (`{{ x | sig(2) }}`, `{{ m | est(1, exp=-4) }}`,
+`compare(a, b)`); a bare float is refused. A marker inside a code block (fenced or indented) or an
+inline code span is shown, not obeyed: a post can show the syntax.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .markdown import code_lines, without_code_spans
+from .numbers import FILTERS, GLOBALS, FormatError, Raw, escape_markdown
+
+__all__ = ["FigureInfo", "Raw", "Region", "SectionError", "escape_markdown", "find_regions",
+           "make_environment", "render_sections", "render_template"]
+
 MARKER = re.compile(
     r"^[ \t]*<!--[ \t]*generated:(begin|end)[ \t]+([A-Za-z0-9_.-]+)[ \t]*-->[ \t]*$")
 LOOSE = re.compile(r"<!--\s*generated\s*:", re.IGNORECASE)
 TEMPLATE_SUFFIX = ".md.j2"
-# CommonMark's backslash-escapable punctuation that could start markup inside a sentence;
-# `$` is the site's math delimiter (hugo.toml: "A literal dollar sign is written \$").
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!$~])")
 
 
 class SectionError(ValueError):
     """A bad marker, template or value; the message is one line and starts with file:line."""
-
-
-class Raw(str):
-    """A string already in Markdown (a figure, the `raw` filter): inserted without escaping."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,6 @@ class FigureInfo:
     caption: str = ""
 
 
-def escape_markdown(text: str) -> str:
-    """Backslash-escape the characters that Markdown (or the site's `$` math) would interpret."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 def find_regions(text: str, path: str = "<text>") -> list[Region]:
     """The regions of `text`, in order; raises SectionError on any marker problem."""
     regions: list[Region] = []
@@ -70,11 +65,12 @@ def find_regions(text: str, path: str = "<text>") -> list[Region]:
     offset = 0
     lines = [line + "\n" for line in text.split("\n")]
     lines[-1] = lines[-1][:-1]  # Markdown lines end at \n only (not at str.splitlines' \x0c...)
+    code = code_lines(text)
     for lineno, line in enumerate(lines, start=1):
         body = line.rstrip("\r\n")
-        m = MARKER.match(body)
+        m = None if lineno in code else MARKER.match(body)
         if m is None:
-            if LOOSE.search(body):
+            if lineno not in code and LOOSE.search(without_code_spans(body)):
                 raise SectionError(
                     f"{path}:{lineno}: malformed marker {body.strip()!r}; expected a line "
                     "'<!-- generated:begin NAME -->' or '<!-- generated:end NAME -->'")
@@ -156,7 +152,7 @@ def render_template(env: Any, source: str, values: Mapping[str, Any], tpath: str
         raise SectionError(f"{tpath}:{e.lineno}: template syntax error: {e.message}") from None
     except jinja2.UndefinedError as e:
         raise SectionError(f"{tpath}:{_template_line(e)}: undefined value: {e.message}") from None
-    except SectionError as e:
+    except (SectionError, FormatError) as e:
         raise SectionError(f"{tpath}:{_template_line(e)}: {e}") from None
     except Exception as e:  # noqa: BLE001 - a template may raise anything; report where
         raise SectionError(f"{tpath}:{_template_line(e)}: {type(e).__name__}: {e}") from None
@@ -173,7 +169,8 @@ def _template_line(exc: BaseException) -> int | str:
 
 
 def make_environment(figures: Mapping[str, FigureInfo]) -> Any:
-    """A Jinja2 environment: StrictUndefined, Markdown-escaping finalize, number filters."""
+    """A Jinja2 environment: StrictUndefined, Markdown-escaping finalize, the number filters and
+    `compare` of `numbers`, and `figure()`. Templates and claims both evaluate in it."""
     import jinja2
 
     env = jinja2.Environment(
@@ -183,6 +180,7 @@ def make_environment(figures: Mapping[str, FigureInfo]) -> Any:
         autoescape=False,
     )
     env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
     env.globals["figure"] = _figure_global(figures)
     return env
 
@@ -226,74 +224,3 @@ def _figure_global(figures: Mapping[str, FigureInfo]) -> Callable[..., Raw]:
         return Raw(f"![{alt_text}]({info.file}{title})")
 
     return figure
-
-
-# ---- number filters: numbers reach the Markdown only through these ----
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _number(x: Any, filt: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        raise SectionError(f"| {filt}: expected a number, got {x!r}")
-    return float(x)
-
-
-def _with_unit(text: str, unit: str) -> Raw:
-    return Raw(f"{text}\u00a0{escape_markdown(unit)}" if unit else text)
-
-
-def sig(x: Any, digits: int = 3, unit: str = "") -> Raw:
-    """`x` to `digits` significant digits: 0.000123 -> 0.00012; 1.2e-7 -> 1.2×10⁻⁷."""
-    v = _number(x, "sig")
-    if not math.isfinite(v):
-        return _with_unit(escape_markdown(str(v)), unit)
-    if v == 0:
-        return _with_unit("0", unit)
-    rounded = float(f"{v:.{digits - 1}e}")
-    exp = math.floor(math.log10(abs(rounded)))
-    if -4 <= exp < 6:
-        decimals = max(digits - 1 - exp, 0)
-        text = f"{rounded:.{decimals}f}"
-    else:
-        mantissa = f"{rounded / 10**exp:.{digits - 1}f}"
-        text = f"{mantissa}×10{str(exp).translate(_SUPERSCRIPT)}"
-    return _with_unit(text, unit)
-
-
-def fixed(x: Any, decimals: int = 2, unit: str = "") -> Raw:
-    """`x` with a fixed number of decimals: 3.14159 | fixed(2) -> 3.14."""
-    return _with_unit(f"{_number(x, 'fixed'):.{decimals}f}", unit)
-
-
-def thousands(x: Any) -> Raw:
-    """An integer with thousands separators: 40000 -> 40,000."""
-    return Raw(f"{round(_number(x, 'thousands')):,}")
-
-
-def percent(x: Any, decimals: int = 1) -> Raw:
-    """A fraction as a percentage: 0.1234 -> 12.3 %."""
-    return Raw(f"{100 * _number(x, 'percent'):.{decimals}f}\u00a0%")
-
-
-def seconds(x: Any) -> Raw:
-    """A duration: 0.42 -> 0.42 s; 75 -> 1 min 15 s; 3700 -> 1 h 2 min."""
-    t = _number(x, "seconds")
-    if t < 60:
-        return Raw(f"{sig(t, 2) if t < 10 else round(t)}\u00a0s")
-    if t < 3600:
-        m, s = divmod(round(t), 60)
-        return Raw(f"{m}\u00a0min {s}\u00a0s" if s else f"{m}\u00a0min")
-    h, m = divmod(round(t / 60), 60)
-    return Raw(f"{h}\u00a0h {m}\u00a0min" if m else f"{h}\u00a0h")
-
-
-def raw(x: Any) -> Raw:
-    """Insert a string as Markdown, unescaped (for text a stage wrote as Markdown on purpose)."""
-    return Raw(str(x))
-
-
-FILTERS: dict[str, Callable[..., Any]] = {
-    "sig": sig, "fixed": fixed, "thousands": thousands, "percent": percent,
-    "seconds": seconds, "raw": raw,
-}

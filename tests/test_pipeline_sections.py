@@ -10,8 +10,6 @@ from figures_pipeline.sections import (
     escape_markdown,
     find_regions,
     render_sections,
-    seconds,
-    sig,
 )
 
 B, E = "<!-- generated:begin {} -->", "<!-- generated:end {} -->"
@@ -80,6 +78,25 @@ def test_template_errors(template, message):
     assert message in str(e.value)
 
 
+@pytest.mark.parametrize("shown", [
+    doc("```markdown", B.format("r"), "<!-- generated:begin -->", "```"),
+    doc("~~~", E.format("r"), "~~~"),
+    doc("Before:", "", "    " + B.format("zzz"), "    " + E.format("zzz")),
+    doc("- a list item showing", "", "      " + B.format("r")),
+    doc("Inline: `" + E.format("r") + "` and ``<!-- generated:begin a --> ``."),
+])
+def test_markers_in_code_are_shown_not_obeyed(shown):
+    text = shown + doc("", B.format("r"), "old", E.format("r"))
+    out = render_sections(text, {}, {"r": "new"})
+    assert out == shown + doc("", B.format("r"), "new", E.format("r"))
+
+
+def test_a_marker_indented_in_a_paragraph_is_live():
+    text = doc("para", "    " + B.format("r"), "old", E.format("r"))
+    assert render_sections(text, {}, {"r": "new"}) == doc("para", "    " + B.format("r"), "new",
+                                                         E.format("r"))
+
+
 def test_strings_are_escaped_for_markdown():
     text = doc(B.format("r"), E.format("r"))
     out = render_sections(text, {"s": "costs $5 and *a_b* [x](y)"}, {"r": "{{ s }}"})
@@ -94,21 +111,6 @@ def test_figure_global_uses_declared_alt_and_caption():
     out = render_sections(doc(B.format("r"), E.format("r")), {},
                           {"r": "{{ figure('evo.gif') }}"}, figs)
     assert '![density of x\\_t](evo.gif "The \\"evolution\\"")' in out
-
-
-@pytest.mark.parametrize("x, n, expected", [
-    (0.000123456, 2, "0.00012"), (3.14159, 3, "3.14"), (12345, 2, "12000"),
-    (1.234e-7, 2, "1.2×10⁻⁷"), (9.99, 2, "10"), (0, 3, "0"), (-0.5, 1, "-0.5"),
-])
-def test_sig(x, n, expected):
-    assert sig(x, n) == expected
-
-
-def test_units_and_seconds():
-    assert sig(12.3, 2, "ms") == "12\u00a0ms"
-    assert seconds(0.423) == "0.42\u00a0s"
-    assert seconds(75) == "1\u00a0min 15\u00a0s"
-    assert seconds(3720) == "1\u00a0h 2\u00a0min"
 
 
 def test_find_regions_offsets():
