@@ -1,7 +1,8 @@
 """The command line: each command calls one library function; docstrings are the help.
 
-Exit codes: 0 ok; 1 a stage failed, the post is stale, or a generated section is wrong; 2 a usage
-error (bad option, config key or value, declaration, project file). Errors are one line.
+Exit codes: 0 ok; 1 a stage failed, the post is stale, a generated section or a claim is wrong,
+or a claim is false; 2 a usage error (bad option, config key or value, declaration, project
+file). Errors are one line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import click
 
 from . import engine
 from .cache import BuildLockedError
+from .claims import ClaimError, ClaimFalseError, summary
 from .codehash import CodeError
 from .config import ConfigError
 from .project import ProjectError
@@ -23,7 +25,8 @@ from .sections import SectionError
 from .stages import DeclarationError
 
 USAGE_ERRORS = (ConfigError, DeclarationError, ProjectError, CodeError)
-FAILURES = (engine.StageFailedError, engine.StaleError, SectionError, BuildLockedError)
+FAILURES = (engine.StageFailedError, engine.StaleError, SectionError, BuildLockedError,
+            ClaimFalseError)
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,14 +83,22 @@ def build(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str,
 @common_options
 @click.option("--diff", is_flag=True, help="Show what each generated section would become.")
 def check(root: str, posts: tuple[str, ...], diff: bool) -> None:
-    """Fail (exit 1) if the published post is stale. Runs nothing, imports no torch."""
+    """Fail (exit 1) if the published post is stale or a claim is false. Runs nothing, imports
+    no torch: the claims are judged over the values in figures.lock."""
     problems = engine.check(root, posts)
     for p in problems:
         click.echo(f"stale: {p.post}/{p.stage}: {'; '.join(p.reasons)}")
         if diff and p.diff:
             click.echo(p.diff, nl=False)
+    verdicts = [v for vs in engine.claim_verdicts(root, posts=posts).values() for v in vs]
+    false = [v for v in verdicts if not v.holds]
+    for v in false:
+        click.echo(v.message())
+    click.echo(summary(verdicts))
     if problems:
         raise engine.StaleError(f"{len(problems)} stale item(s); run `make figures`")
+    if false:
+        raise ClaimFalseError(f"{len(false)} false claim(s) over the values in figures.lock")
     click.echo("up to date: every stage and section matches figures.lock")
 
 
@@ -95,11 +106,22 @@ def check(root: str, posts: tuple[str, ...], diff: bool) -> None:
 @common_options
 @config_options
 def list_(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str, ...]) -> None:
-    """Every stage with its state: fresh, or stale and why."""
+    """Every stage with its state: fresh, or stale and why; then the claims, judged over the
+    values in figures.lock."""
     for pp in engine.states(root, profile, overrides, posts):
         for sp in pp.stages.values():
             state = "fresh" if not sp.reasons else "stale: " + "; ".join(sp.reasons)
             click.echo(f"{pp.post.name}/{sp.name}  {state}")
+        try:
+            verdicts = engine.claim_verdicts(root, profile, overrides, (pp.post.name,))
+        except ClaimError as e:
+            click.echo(f"{pp.post.name}/claims  not judged: {e}")
+            continue
+        for vs in verdicts.values():
+            click.echo(f"{pp.post.name}/claims  {summary(vs)}")
+            for v in vs:
+                if not v.holds:
+                    click.echo(f"  {v.message()}")
 
 
 @cli.command()

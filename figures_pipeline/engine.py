@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import report
+from . import claims, report
 from .cache import (
     Cache,
     atomic_write,
@@ -44,7 +44,7 @@ from .project import (
     load_post_config,
     load_project,
 )
-from .sections import TEMPLATE_SUFFIX, FigureInfo, render_sections
+from .sections import TEMPLATE_SUFFIX, FigureInfo, make_environment, render_sections
 from .stages import Graph, Stage
 
 ENGINE_VERSION = 1
@@ -315,14 +315,21 @@ def build(root: str | Path = ".", opts: BuildOptions | None = None) -> list[Post
                            opts.only, cache, analyzer) for p in project.select(opts.posts)]
         started = time.monotonic()
         failed = _execute(project, cache, lock, plans, opts)
+        verdicts: list[claims.Verdict] = []
         for pp in plans:
-            write_sections(project, pp.post, lock.get(pp.post.name, {}), pp.config, pp.graph)
+            verdicts += write_sections(project, pp.post, lock.get(pp.post.name, {}), pp.config,
+                                       pp.graph)
         report.table(plans, time.monotonic() - started)
+        published = opts.profile == PUBLISHED_PROFILE
+        false = report_claims(verdicts, fatal=published)
         cache.clean_tmp()
-        if quick and not failed:
+        if quick and not failed and not false:  # a false claim is judged (and said) again
             atomic_write(stamp, _fingerprint(project, opts).encode())
     if failed:
         raise StageFailedError(f"{failed} stage(s) failed")
+    if false and published:
+        raise claims.ClaimFalseError(f"{false} false claim(s); the published profile "
+                                     f"'{PUBLISHED_PROFILE}' needs every claim to hold")
     return plans
 
 
@@ -577,18 +584,20 @@ def render_post(project: Project, post: Post, records: dict[str, Any], config: C
 
 
 def write_sections(project: Project, post: Post, records: dict[str, Any], config: Config,
-                   graph: Graph) -> bool:
-    """Rewrite the post's regions if they changed. A digest of the Markdown and of everything
-    rendering reads, kept in the cache, lets a no-op build skip Jinja2 altogether."""
+                   graph: Graph) -> list[claims.Verdict]:
+    """Rewrite the post's regions if they changed, and judge its claims (a bad claim raises
+    before anything is written). A digest of the Markdown and of everything rendering reads,
+    kept in the cache once every claim held, lets a no-op build skip Jinja2 altogether."""
     from .cache import atomic_write
 
     if not post.markdown:
-        return False
+        return judge_claims(project, post, records, config, graph, "")
     md = project.root / post.markdown
     stamp = project.cache_dir / f"sections-{post.name}.sha"
     values, templates, figures = section_inputs(project, post, records, config, graph)
     inputs = dumps_canonical([values, templates, {k: list(v.__dict__.values())
-                                                  for k, v in sorted(figures.items())}])
+                                                  for k, v in sorted(figures.items())},
+                              [[c.expr, c.where] for c in _declared_claims(project, graph)]])
 
     def digest() -> str:
         h = hashlib.sha256(inputs.encode())
@@ -597,16 +606,19 @@ def write_sections(project: Project, post: Post, records: dict[str, Any], config
 
     try:
         if stamp.read_text() == digest():
-            return False
+            return []
     except OSError:
         pass
     rendered = render_post(project, post, records, config, graph)
+    verdicts = judge_claims(project, post, records, config, graph,
+                            rendered[1] if rendered else "")
     changed = rendered is not None and rendered[0] != rendered[1]
     if changed:
         atomic_write(md, rendered[1].encode("utf-8"))
         print(f"updated {post.markdown}", file=sys.stderr)
-    atomic_write(stamp, digest().encode())
-    return changed
+    if all(v.holds for v in verdicts):
+        atomic_write(stamp, digest().encode())
+    return verdicts
 
 
 # ---------------------------------------------------------------- check and list
@@ -667,4 +679,48 @@ def clean(root: str | Path = ".", everything: bool = False,
         say(f"removed {removed} cache file(s) that the lock does not use")
 
 
-__all__ = ["build", "check", "states", "clean", "BuildOptions", "warn"]
+# ---------------------------------------------------------------- claims
+
+def _declared_claims(project: Project, graph: Graph) -> list[claims.Claim]:
+    return claims.declared((graph.stages[n] for n in graph.order), project.root)
+
+
+def judge_claims(project: Project, post: Post, records: dict[str, Any], config: Config,
+                 graph: Graph, text: str) -> list[claims.Verdict]:
+    """The verdicts on the claims of the post's Markdown `text` and of its figures, over the
+    values the templates see. Raises ClaimError (file:line) on a claim it cannot judge."""
+    values, _, figures = section_inputs(project, post, records, config, graph)
+    found = claims.find_claims(text, post.markdown) if text and post.markdown else []
+    found += _declared_claims(project, graph)
+    return claims.evaluate(found, values, make_environment(figures))
+
+
+def report_claims(verdicts: list[claims.Verdict], fatal: bool) -> int:
+    """Say each false claim (an error if `fatal`, else a warning) and the count; how many."""
+    false = [v for v in verdicts if not v.holds]
+    for v in false:
+        print(f"{'error' if fatal else 'warning'}: {v.message()}", file=sys.stderr, flush=True)
+    if verdicts:
+        print(claims.summary(verdicts), file=sys.stderr, flush=True)
+    return len(false)
+
+
+def claim_verdicts(root: str | Path = ".", profile: str = PUBLISHED_PROFILE,
+                   overrides: tuple[str, ...] = (), posts: tuple[str, ...] = ()
+                   ) -> dict[str, list[claims.Verdict]]:
+    """{post: verdicts} over the values in the lock, for `check` and `list`: nothing runs; the
+    claims are read from the Markdown as it is on disk."""
+    project = load_project(root)
+    lock = read_lock(project.lock_path)
+    out: dict[str, list[claims.Verdict]] = {}
+    for post in project.select(posts):
+        config = load_post_config(project, post, profile, overrides)
+        graph = load_graph(project, post)
+        records = lock.get(post.name, {})
+        rendered = render_post(project, post, records, config, graph)
+        out[post.name] = judge_claims(project, post, records, config, graph,
+                                      rendered[0] if rendered else "")
+    return out
+
+
+__all__ = ["build", "check", "states", "clean", "claim_verdicts", "BuildOptions", "warn"]

@@ -27,10 +27,19 @@ class DeclarationError(ValueError):
 
 @dataclass(frozen=True)
 class Figure:
-    """An output that the post shows: its alt text and caption (the `figure()` template global)."""
+    """An output that the post shows: its alt text and caption (the `figure()` template global),
+    and the claims (Jinja2 expressions over the template values) that make those texts true."""
 
     alt: str
     caption: str = ""
+    claims: tuple[str, ...] = ()  # checked like the post's <!-- claim: ... --> (README "Claims")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.claims, str) or not all(
+                isinstance(c, str) and c.strip() for c in self.claims):
+            raise DeclarationError(f"Figure(alt={self.alt!r}): claims must be a tuple of "
+                                   f"expressions (non-empty strings), got {self.claims!r}")
+        object.__setattr__(self, "claims", tuple(self.claims))
 
 
 @dataclass(frozen=True)

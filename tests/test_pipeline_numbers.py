@@ -139,6 +139,7 @@ def test_compare_two_independent_estimates_by_the_interval_of_their_difference()
     assert compare(normal(3.0, 1), normal(0.0, 1)) == HIGHER  # although the intervals overlap
     assert compare(normal(0.0, 1), normal(3.0, 1)) == LOWER
     assert compare(normal(2.5, 1), normal(0.0, 1)) == SAME
+    assert compare(e(1.0, 0.4, 1.6), e(0.0, -0.6, 0.6)) == HIGHER  # the README's example
     d = difference(normal(3.0, 1), normal(0.0, 1))
     assert d["value"] == 3.0 and d["n"] == 1000
     assert d["lo"] == pytest.approx(3 - Z95 * math.sqrt(2))

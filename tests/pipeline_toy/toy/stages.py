@@ -23,7 +23,8 @@ def points(ctx):
 
 
 @stage(after=["points"],
-       outputs={"scatter.svg": Figure(alt="the toy points", caption="Twenty *toy* points")})
+       outputs={"scatter.svg": Figure(alt="the toy points", caption="Twenty *toy* points",
+                                      claims=("scatter.count == points.n",))})
 def scatter(ctx):
     from toy.svg import scatter_svg
 
