@@ -136,18 +136,8 @@ def _judge(claim: Claim, values: Mapping[str, Any], env: Any) -> Verdict:
     if not isinstance(result, bool):
         raise ClaimError(f"{where}: claim {expr} is {_show(result)} (a {type(result).__name__}),"
                          " not true or false")
-    return Verdict(claim, result, tuple((n, _peek(env, n, values)) for n in _names(tree, values)))
-
-
-def _peek(env: Any, name: str, values: Mapping[str, Any]) -> str:
-    """The value at a path, for a message ("undefined" where a guarded claim did not look)."""
-    import jinja2
-
-    try:
-        value = env.compile_expression(name, undefined_to_none=False)(**values)
-    except jinja2.UndefinedError:
-        return "undefined"
-    return "undefined" if isinstance(value, jinja2.Undefined) else _show(value)
+    seen = tuple((text, _show(value)) for text, value in _read(tree, values, env))
+    return Verdict(claim, result, seen)
 
 
 def _parse(env: Any, expr: str) -> Any:
@@ -161,40 +151,52 @@ def _parse(env: Any, expr: str) -> Any:
     return tree
 
 
-def _names(tree: Any, values: Mapping[str, Any]) -> list[str]:
+_UNREAD = object()  # a path a guarded claim did not need, and that is not there
+
+
+def _read(tree: Any, values: Mapping[str, Any], env: Any) -> list[tuple[str, Any]]:
     """The value paths the expression reads (`ddim.off_mode.hi`, `config.ddpm.steps`,
-    `m['x']`): the longest attribute/item chains on a name among `values`, in order."""
+    `m['x']`) with their values: the longest attribute/item chains on a name among `values`,
+    in order, each looked up as Jinja2 does (`env.getattr`, `env.getitem`)."""
+    import jinja2
     from jinja2 import nodes
 
-    out: list[str] = []
+    out: dict[str, Any] = {}
 
-    def path(node: Any) -> str | None:
+    def path(node: Any) -> tuple[str, Any] | None:
         if isinstance(node, nodes.Name):
-            return node.name if node.name in values else None
-        if isinstance(node, nodes.Getattr):
+            return (node.name, values[node.name]) if node.name in values else None
+        if isinstance(node, nodes.Getattr | nodes.Getitem):
+            if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
+                return None
             base = path(node.node)
-            return None if base is None else f"{base}.{node.attr}"
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            base = path(node.node)
-            return None if base is None else f"{base}[{node.arg.value!r}]"
+            if base is None:
+                return None
+            text, value = base
+            if isinstance(node, nodes.Getattr):
+                text, value = f"{text}.{node.attr}", env.getattr(value, node.attr)
+            else:
+                text, value = f"{text}[{node.arg.value!r}]", env.getitem(value, node.arg.value)
+            return text, _UNREAD if isinstance(value, jinja2.Undefined) else value
         return None
 
     def visit(node: Any) -> None:
-        p = path(node)
-        if p is not None:
-            if p not in out:
-                out.append(p)
+        found = path(node)
+        if found is not None:
+            out.setdefault(*found)
             return
         for child in node.iter_child_nodes():
             visit(child)
 
     visit(tree)
-    return out
+    return list(out.items())
 
 
 def _show(value: Any) -> str:
     """A value for a message: numbers exact (shortest repr), an estimate as `v [lo, hi] (n=N)`,
     other mappings and lists as JSON."""
+    if value is _UNREAD:
+        return "undefined"
     if isinstance(value, Mapping) and {"value", "lo", "hi", "n"} <= set(value):
         text = f"{value['value']!r} [{value['lo']!r}, {value['hi']!r}] (n={value['n']!r})"
     elif isinstance(value, float | int | bool) or value is None:

@@ -716,10 +716,9 @@ def claim_verdicts(root: str | Path = ".", profile: str = PUBLISHED_PROFILE,
     for post in project.select(posts):
         config = load_post_config(project, post, profile, overrides)
         graph = load_graph(project, post)
-        records = lock.get(post.name, {})
-        rendered = render_post(project, post, records, config, graph)
-        out[post.name] = judge_claims(project, post, records, config, graph,
-                                      rendered[0] if rendered else "")
+        md = project.root / post.markdown if post.markdown else None
+        text = md.read_bytes().decode("utf-8") if md is not None and md.is_file() else ""
+        out[post.name] = judge_claims(project, post, lock.get(post.name, {}), config, graph, text)
     return out
 
 
