@@ -19,7 +19,6 @@ published profile, a warning with a draft one).
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import sys
@@ -28,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .markdown import code_lines, without_code_spans
 from .sections import SectionError, find_regions
 
 CLAIM = re.compile(r"<!--[ \t]*claim:(.*?)-->")
@@ -68,6 +66,8 @@ class Verdict:
 def find_claims(text: str, path: str = "<text>") -> list[Claim]:
     """The claims of a Markdown text, in order. Raises ClaimError naming path:line for a
     malformed claim or one inside a generated region (and SectionError for a bad marker)."""
+    from .markdown import code_lines, without_code_spans
+
     code = code_lines(text)
     regions = {line: r.name for r in find_regions(text, path)
                for line in range(r.begin_line + 1, r.end_line)}
@@ -95,6 +95,8 @@ def find_claims(text: str, path: str = "<text>") -> list[Claim]:
 def declared(stages: Iterable[Any], root: Path) -> list[Claim]:
     """The claims of the figures that `stages` declare, each at the line of its stage module
     (relative to `root`) where the expression is written."""
+    import inspect
+
     out: list[Claim] = []
     for st in stages:
         exprs = [e for _, fig in sorted(st.figures.items()) for e in fig.claims]

@@ -15,6 +15,7 @@ from figures_pipeline.claims import (
 )
 from figures_pipeline.cli import main
 from figures_pipeline.sections import FigureInfo, SectionError, make_environment
+from figures_pipeline.stages import DeclarationError, Figure
 
 B, E = "<!-- generated:begin {} -->", "<!-- generated:end {} -->"
 VALUES = {"ddim": {"off_mode": {"value": 0.04, "lo": 0.03, "hi": 0.061, "n": 10000}},
@@ -63,6 +64,17 @@ def test_a_malformed_claim_names_file_and_line(line, message):
     with pytest.raises(ClaimError) as e:
         find_claims(doc("text", line), "p.md")
     assert str(e.value).startswith(message) and "\n" not in str(e.value)
+
+
+def test_crlf_lines():
+    assert find_claims("a\r\nb <!-- claim: x > 1 -->\r\n", "p.md") == [Claim("x > 1", "p.md:2")]
+
+
+def test_figure_claims_are_a_tuple_of_expressions():
+    assert Figure(alt="a", claims=["x > 1"]).claims == ("x > 1",)
+    for bad in ("x > 1", ("x > 1", ""), (3,)):
+        with pytest.raises(DeclarationError, match=r"Figure\(alt='a'\): claims must be a tuple"):
+            Figure(alt="a", claims=bad)
 
 
 def test_a_claim_inside_a_generated_region_is_an_error():
