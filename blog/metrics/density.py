@@ -9,7 +9,7 @@ a mode), which the mode weights see instead.
 
 -H(p) of a mixture has no closed form; each component's E_{N(mu_k, s_k^2 I)} log p(X) is computed
 by tensor-product Gauss-Hermite quadrature (exact for the component's own quadratic log-density,
-and log p is smooth), to about 1e-10 for the post's ring, and cached per mixture.
+and log p is smooth), to about 1e-13 for the post's ring, and cached per mixture.
 """
 
 from __future__ import annotations
