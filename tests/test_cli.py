@@ -62,6 +62,7 @@ def test_sample_trains_with_overrides(runner, tmp_path):
     (["sample", "ddpm", "-o", "x.npy", "--profile", "slow"], "'slow' is not one of"),
     (["train", "data"], "is not one of"),
     (["metrics", "ddpm", "--seed", "-1"], "--seed"),
+    (["metrics", "data", "-n", "3"], "-n"),
 ])
 def test_errors_are_one_line_and_exit_2(runner, args, needle):
     result = runner.invoke(cli, args)
@@ -90,9 +91,12 @@ def test_metrics_prints_a_table_or_json(runner):
     import json
 
     result = runner.invoke(cli, ["metrics", "data", "-n", "2000"])
-    assert result.exit_code == 0 and "8/8" in result.output
+    assert result.exit_code == 0 and result.output.splitlines()[2].startswith("data")
+    assert "MMD² ×10⁻⁴" in result.output and "[" in result.output.splitlines()[2]
     result = runner.invoke(cli, ["metrics", "data", "-n", "2000", "--json"])
-    assert json.loads(result.output)["modes_covered"] == 8
+    report = json.loads(result.output)
+    assert report["model"] == "data" and report["n"] == 2000
+    assert set(report["off_mode"]) == {"value", "lo", "hi", "n", "se"}
 
 
 def test_python_dash_m_blog_errors_in_a_subprocess(tmp_path):
