@@ -87,6 +87,7 @@ def forward_process(ctx):
         alt="Animation: a density heat map starts as one broad Gaussian blob and splits into "
             "eight sharp modes on a circle as the trained reverse process runs; beside it the "
             "exact density of the noised mixture at the same step does the same.",
+        claims=("ddpm_samples.ddpm.off_mode.hi < 0.05", "ddpm_samples.ddpm.width_ratio.hi < 1.3"),
         caption="The trained DDPM's reverse process as a density (left), from noise at t = T to "
                 "the data at t = 0, beside the exact density of q(x_t) at the same step "
                 "(right); both smoothed by the same Gaussian kernel.")})
@@ -124,7 +125,9 @@ def density_evolution(ctx):
 @stage(config=["seed", "mixture", "ddpm"], after=["ddpm_model"], outputs={
     "reverse.png": Figure(
         alt="Two panels of reverse trajectories from the same starting points: the DDPM paths "
-            "jitter randomly, the DDIM paths are smooth curves; both end on the modes.",
+            "jitter randomly, the DDIM paths are smooth curves; most paths of both end on a mode.",
+        claims=("reverse_trajectories.ddpm_ends_off_mode * 4 <= reverse_trajectories.paths",
+                "reverse_trajectories.ddim_ends_off_mode * 4 <= reverse_trajectories.paths"),
         caption="The same starting noise x_T run through the ancestral DDPM sampler "
                 "(stochastic, T steps) and through DDIM (deterministic, S steps).")})
 def reverse_trajectories(ctx):
@@ -148,4 +151,15 @@ def reverse_trajectories(ctx):
     fig = draw(stochastic.double().numpy(), deterministic.double().numpy(),
                from_config(cfg.mixture), n_show=N_PATHS, titles=titles)
     save_figure(ctx, "reverse.png", fig)
-    return {"paths": N_PATHS, "ddim_steps": len(deterministic) - 1}
+    mixture = from_config(cfg.mixture)
+    return {"paths": N_PATHS, "ddim_steps": len(deterministic) - 1,
+            "ddpm_ends_off_mode": off_mode_count(stochastic[-1].double().numpy(), mixture),
+            "ddim_ends_off_mode": off_mode_count(deterministic[-1].double().numpy(), mixture)}
+
+
+def off_mode_count(x, mixture, n_sd: float = 3.0) -> int:
+    """How many points of x (N, 2) lie farther than n_sd standard deviations from every centre."""
+    import numpy as np
+
+    d = np.linalg.norm(x[:, None, :] - mixture.means[None], axis=-1) / mixture.stds[None]
+    return int((d.min(1) > n_sd).sum())

@@ -1,10 +1,11 @@
 """Sampling stages: every sampler of the post, learned and exact-score, with its metrics.
 
-Each draws post.samples points (blog/post.toml), times the sampler, and measures the points
-against fresh exact samples from the mixture (blog.metrics). The exact-score references run the
-same algorithm with the same number of steps on the closed-form score of the noised mixture: the
-gap between a model and its reference is the network's error, the reference's own error is the
-sampler's.
+Each draws post.samples points (blog/post.toml) and measures them against the exact mixture in
+closed form (blog.metrics: every number with its 95 % interval). A learned sampler and its
+exact-score twin run the same algorithm with the same number of steps from the same seed, so they
+start from the same noise and draw the same noise at every step: their difference is paired, and
+what is left of it is the network's error. The sampling time is the median of a few repeated runs
+on TIMING_N samples.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from __future__ import annotations
 from blog.stages.common import load_model, post_config, seed_for
 from figures_pipeline import stage
 
+TIMING_N = 1000  # samples per timed run
+TIMING_REPEATS = 3  # timed runs; the table reports their median
+
 
 def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
                        snapshots: tuple[str, list[int], str] | None = None) -> dict:
     """Sample each model in `names`, save every sample array to `artifact` (.npz), and return
-    {name_with_underscores: metrics, steps and sampling time}. `snapshots` = (name, steps, file)
-    also keeps that sampler's x after each of the given steps (0 = its starting point)."""
-    import time
-
+    {name_with_underscores: metrics, network evaluations, sampling time, and for a learned
+    sampler whose exact twin is in `names`, the paired differences learned - exact}.
+    `snapshots` = (name, steps, file) also keeps that sampler's x after each of the given steps
+    (0 = its starting point)."""
     import numpy as np
 
     from blog import metrics, models
@@ -29,44 +33,83 @@ def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
     n = ctx.config["post"]["samples"]
     model = load_model(ctx, family, models.FAMILIES[family].build(cfg))[0] if family else None
     mixture = from_config(cfg.mixture)
+    seed = seed_for(ctx, "sample")  # one seed: a twin pair draws the same noise
     arrays, values = {}, {}
     for name in names:
         spec = models.REGISTRY[models.ModelName(name)]
         keep = set(snapshots[1]) if snapshots and snapshots[0] == name else set()
         kept = {}
-        start = time.perf_counter()
-        for i, x in enumerate(models.sample_progressive(name, cfg, n, seed_for(ctx, name),
-                                                        progress=True, model=model)):
+        for i, x in enumerate(models.sample_progressive(name, cfg, n, seed, progress=True,
+                                                        model=model)):
             if i in keep:
                 kept[f"step_{i}"] = x.float().numpy()
-        x = x.double().numpy()
-        seconds = time.perf_counter() - start
         if kept:
             with open(ctx.artifact(snapshots[2]), "wb") as f:
                 np.savez(f, **kept)
-        report = metrics.evaluate(x, mixture, np.random.default_rng(seed_for(ctx, name, "eval")))
         key = name.replace("-", "_")
-        arrays[key] = x
-        values[key] = {**report.as_dict(), "steps": spec.n_steps(cfg),
-                       "mmd_n": min(len(x), metrics.MMD_N),
-                       "sample_seconds": seconds, "exact": spec.family is None}
+        arrays[key] = x.double().numpy()
+        report = metrics.evaluate(arrays[key], mixture).as_dict()
+        values[key] = {**report, "log_density_deficit": deficit(report),
+                       "nfe": spec.nfe(cfg), "exact": spec.family is None,
+                       "seconds_per_1000": median_seconds(name, cfg, seed, model) * 1000 / TIMING_N,
+                       "timing_repeats": TIMING_REPEATS}
+        if name == "data":
+            values[key]["off_mode_expected"] = exact_off_mode_fraction(mixture.dim)
+    for key in values:
+        twin = f"{key}_exact"
+        if twin in arrays:
+            values[key]["paired"] = {k: e.as_dict() for k, e in
+                                     metrics.paired(arrays[key], arrays[twin], mixture).items()}
     with open(ctx.artifact(artifact), "wb") as f:
         np.savez(f, **arrays)
     return values
 
 
+def deficit(report: dict) -> dict:
+    """-H(p) minus the mean log-density of the samples, as an estimate: 0 for exact samples,
+    positive when the samples sit where p is small."""
+    e, h = report["log_density"], report["neg_entropy"]
+    return {"value": h - e["value"], "lo": h - e["hi"], "hi": h - e["lo"], "n": e["n"]}
+
+
+def median_seconds(name: str, cfg, seed: int, model) -> float:
+    """The median wall time of TIMING_REPEATS runs of the sampler on TIMING_N samples."""
+    import statistics
+    import time
+
+    from blog import models
+
+    times = []
+    for _ in range(TIMING_REPEATS):
+        start = time.perf_counter()
+        models.sample(name, cfg, TIMING_N, seed, model=model)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def exact_off_mode_fraction(dim: int, n_sd: float = 3.0) -> float:
+    """P(|z| > n_sd) for z ~ N(0, I_dim), dim = 2: exp(-n_sd^2 / 2). The modes are far apart,
+    so this is the off-mode fraction of exact samples (to within the mass of the overlaps)."""
+    import math
+
+    if dim != 2:
+        raise ValueError(f"exact_off_mode_fraction: only the 2-D case is closed form, got {dim}")
+    return math.exp(-n_sd**2 / 2)
+
+
 @stage(config=["seed", "mixture", "ddpm", "post"], after=["ddpm_model"],
        artifacts=["ddpm.npz", "ddpm_frames.npz"])
 def ddpm_samples(ctx):
-    """DDPM (ancestral, T steps) and DDIM (S steps), each beside its exact-noise reference; the
-    ancestral sampler's particles at the animation's frame times are kept for density_evo.gif."""
+    """DDPM (ancestral, T steps), DDIM (S steps) and Heun (second order), each beside its
+    exact-noise twin; the ancestral sampler's particles at the animation's frame times are kept
+    for density_evo.gif."""
     from blog.plots.frames import frame_times
 
     T = ctx.config["ddpm"]["timesteps"]
     times = frame_times(T, ctx.config["post"]["gif_frames"])
     frames = ("ddpm", [T - s for s in times], "ddpm_frames.npz")
-    return sample_and_measure(ctx, "ddpm", ["ddpm", "ddpm-exact", "ddim", "ddim-exact"],
-                              "ddpm.npz", snapshots=frames)
+    return sample_and_measure(ctx, "ddpm", ["ddpm", "ddpm-exact", "ddim", "ddim-exact", "heun",
+                                            "heun-exact"], "ddpm.npz", snapshots=frames)
 
 
 @stage(config=["seed", "mixture", "score", "post"], after=["score_model"],

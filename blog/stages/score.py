@@ -8,16 +8,20 @@ FIELD_SIGMAS = (1.0, 0.3, 0.1)  # the ladder levels nearest to these are drawn
 FIELD_GRID = 21  # arrows per axis
 N_ERROR = 4000  # points of q_sigma the score error is averaged over
 N_PATHS = 16  # Langevin trajectories drawn
+N_CHAINS = 2000  # chains whose end is compared with the mode nearest their start
 START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^2
 
 
 @stage(config=["seed", "mixture", "score"], after=["score_model"], outputs={
     "score_fields.png": Figure(
         alt="Two rows of vector fields at three noise levels: the learned score (top) and the "
-            "exact score of the noised mixture (bottom) both point toward the modes; at large "
-            "noise toward the centre of the ring.",
+            "exact score of the noised mixture (bottom) agree where the density is; at the "
+            "smallest level the arrows point into the nearest mode, at the largest the noised "
+            "density is still a ring and the arrows point toward it from inside and outside.",
         caption="The learned score s(x, sigma) (top) against the exact score of the noised "
-                "mixture (bottom) at three noise levels, over the noised density.")})
+                "mixture (bottom) at three noise levels, over the noised density.",
+        claims=("score_fields.relative_errors | max < 0.05",
+                "score_fields.centre_over_ring[0] < 1"))})
 def score_fields(ctx):
     """s_theta(x, sigma) and grad log q_sigma(x) on a grid, and the learned score's error."""
     import numpy as np
@@ -38,18 +42,29 @@ def score_fields(ctx):
     _, _, xy = grid(n=FIELD_GRID)
     pts = torch.tensor(xy.reshape(-1, 2), dtype=torch.float32)
     rng = np.random.default_rng(seed_for(ctx, "error"))
-    learned, exact, errors = [], [], []
+    learned, exact, errors, box_errors, centre_over_ring = [], [], [], [], []
+    box = torch.tensor(rng.uniform(-START_BOX, START_BOX, (N_ERROR, 2)), dtype=torch.float32)
     with torch.no_grad():
         for s in sigmas:
             learned.append(model.score_fn(pts, s).double().numpy().reshape(xy.shape))
             exact.append(exact_fn(pts.double(), s).numpy().reshape(xy.shape))
+            # is q_sigma still a ring? its density at the origin against at a centre mu_1
+            q = mixture.ve(s)
+            centre_over_ring.append(float(q.prob(np.zeros((1, 2)))[0]
+                                          / q.prob(mixture.means[:1])[0]))
             # relative error E||s_theta - s||^2 / E||s||^2 under q_sigma itself
             x = torch.tensor(mixture.ve(s).sample(N_ERROR, rng), dtype=torch.float32)
             s_true = exact_fn(x.double(), s)
             diff = model.score_fn(x, s).double() - s_true
             errors.append(float((diff**2).sum(-1).mean() / (s_true**2).sum(-1).mean()))
+            # the same, for points spread uniformly over the plot, most of them where q_sigma
+            # has almost no mass and the network saw almost no training data
+            s_box = exact_fn(box.double(), s)
+            diff = model.score_fn(box, s).double() - s_box
+            box_errors.append(float((diff**2).sum(-1).mean() / (s_box**2).sum(-1).mean()))
     save_figure(ctx, "score_fields.png", draw(xy, learned, exact, sigmas, mixture=mixture))
-    return {"sigmas": sigmas, "relative_errors": errors}
+    return {"sigmas": sigmas, "relative_errors": errors, "box_relative_errors": box_errors,
+            "centre_over_ring": centre_over_ring}
 
 
 @stage(config=["seed", "mixture", "score", "post"], after=["score_model"], outputs={
@@ -57,14 +72,17 @@ def score_fields(ctx):
         alt="Paths of Langevin dynamics with the learned score, from random starting points to "
             "the eight modes, coloured by the mode they reach.",
         caption="Plain Langevin dynamics with the learned score at the smallest noise level: "
-                "each chain runs to the mode nearest to where it started."),
+                "each chain runs to the mode nearest to where it started.",
+        claims=("langevin_figures.chains_to_nearest_mode.lo > 0.9",)),
     "langevin_weights.png": Figure(
         alt="Three panels on a ring whose modes alternate between heavy and light: exact "
             "samples, plain Langevin samples that fill every mode about equally, and annealed "
-            "Langevin samples that reproduce the heavy and light modes.",
+            "Langevin samples whose heavy modes come close to their true share.",
         caption="Mode weights. A ring whose modes alternate between heavy and light (left), "
                 "sampled with its exact score by plain Langevin dynamics (middle) and by "
-                "annealed Langevin dynamics (right); under each panel, the heavy modes' share.")})
+                "annealed Langevin dynamics (right); under each panel, the heavy modes' share.",
+        claims=("langevin_figures.heavy_plain.hi < langevin_figures.heavy_target - 0.1",
+                "langevin_figures.heavy_annealed.lo > langevin_figures.heavy_plain.hi"))})
 def langevin_figures(ctx):
     """Trajectories of plain Langevin with the learned score, and the mode-weight
     demonstration: plain against annealed Langevin, both with the exact score of a ring
@@ -75,7 +93,7 @@ def langevin_figures(ctx):
     import torch
 
     from blog import score
-    from blog.metrics import nearest_mode
+    from blog.metrics import nearest_mode, wilson
     from blog.mixture import from_config
     from blog.plots.plane import langevin_trajectories, samples_comparison
 
@@ -93,6 +111,12 @@ def langevin_figures(ctx):
     save_figure(ctx, "langevin_trajectories.png", langevin_trajectories(
         paths.double().numpy(), mixture, n_show=N_PATHS,
         title=f"{N_PATHS} Langevin chains, learned score"))
+    # the caption's claim, measured on many more chains than are drawn
+    starts = (torch.rand((N_CHAINS, 2), generator=g) * 2 - 1) * START_BOX
+    ends = deque(score.langevin(model.score_fn, starts, c.langevin_sigma, c.langevin_step,
+                                c.langevin_steps, g), maxlen=1)[0]
+    same_mode = nearest_mode(ends.double().numpy(), mixture)[0] == \
+        nearest_mode(starts.double().numpy(), mixture)[0]
 
     pattern = ctx.config["post"]["langevin_weights"]
     weights = np.resize(np.asarray(pattern, dtype=np.float64), cfg.mixture.k)
@@ -116,7 +140,11 @@ def langevin_figures(ctx):
              for t, v in shares.items()}
     save_figure(ctx, "langevin_weights.png",
                 samples_comparison(panels, weighted, annotations=notes, ncols=3))
-    return {"paths": N_PATHS, "heavy_target": target, "heavy_exact": shares["exact samples"],
-            "heavy_plain": shares["plain Langevin"], "heavy_annealed": shares["annealed Langevin"],
+    heavy_share = {t: wilson(int(heavy[nearest_mode(x, weighted)[0]].sum()), len(x)).as_dict()
+                   for t, x in panels.items()}
+    return {"paths": N_PATHS,
+            "chains_to_nearest_mode": wilson(int(same_mode.sum()), N_CHAINS).as_dict(),
+            "heavy_target": target, "heavy_exact": heavy_share["exact samples"],
+            "heavy_plain": heavy_share["plain Langevin"],
+            "heavy_annealed": heavy_share["annealed Langevin"],
             "pattern": [float(w) for w in pattern]}
-

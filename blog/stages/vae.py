@@ -8,15 +8,21 @@ N_LATENT = 4000  # data points encoded for the latent-space figure
 
 @stage(config=["seed", "mixture", "vae"], after=["vae_model", "vae_samples"], outputs={
     "vae_latent.png": Figure(
-        alt="Data points coloured by mode and their encoder means in the 2-D latent space: the "
-            "eight modes occupy eight wedges of a disc that fills the standard normal prior.",
+        alt="Data points coloured by mode and their encoder means in the 2-D latent space: "
+            "eight separate clusters on a ring around the centre of the standard normal prior, "
+            "where no data point is encoded.",
         caption="The VAE's encoder sorts the eight modes into eight regions of the latent space "
-                "(right; circles: one and two standard deviations of the prior)."),
+                "(right; circles: one and two standard deviations of the prior) and leaves the "
+                "prior's centre empty.",
+        claims=("vae_figures.latent_accuracy.lo > 0.95",
+                "vae_figures.latent_unit_disc.hi < vae_figures.prior_unit_disc / 4")),
     "vae_samples.png": Figure(
-        alt="VAE samples beside data samples: the VAE's points spread around and between the "
-            "eight modes.",
-        caption="Data (left) against VAE samples (right): every mode is reached, but the "
-                "samples are blurred and leak between the modes."),
+        alt="VAE samples beside data samples: the VAE's points form a blurred ring, spread "
+            "around and between the eight modes and inside the ring.",
+        caption="Data (left) against VAE samples (right): the samples trace the ring, but blur "
+                "its modes together and fall between them and inside it.",
+        claims=("vae_samples.vae.off_mode.lo > 0.5",
+                "vae_figures.samples_in_hole.lo > 0.01")),
     "vae_training.png": Figure(
         alt="The VAE's negative ELBO falling over training steps.",
         caption="The VAE's training curve: the negative ELBO per minibatch (smoothed).")})
@@ -36,9 +42,45 @@ def vae_figures(ctx):
     x, labels = mixture.sample_with_labels(N_LATENT, np.random.default_rng(seed_for(ctx, "x")))
     with torch.no_grad():
         z_mean, _ = model.encode(torch.tensor(x, dtype=torch.float32))
-    save_figure(ctx, "vae_latent.png", vae_latent(z_mean.double().numpy(), labels, x=x))
+    z = z_mean.double().numpy()
+    save_figure(ctx, "vae_latent.png", vae_latent(z, labels, x=x))
     samples = np.load(ctx.upstream["vae_samples"].artifact("vae.npz"))
     save_figure(ctx, "vae_samples.png", draw_samples(samples["data"], samples["vae"]))
     history = {"negative ELBO": np.asarray(meta["history"])}
     save_figure(ctx, "vae_training.png", training_curve(history, "loss (nats)"))
-    return {"n_latent": N_LATENT}
+    prior_z = torch.randn((N_LATENT, cfg.vae.latent_dim),
+                          generator=torch.Generator().manual_seed(seed_for(ctx, "z")))
+    with torch.no_grad():
+        decoded = model.decode(prior_z)[0].double().numpy()
+    return {"n_latent": N_LATENT, **latent_geometry(z, labels, prior_z.double().numpy(), decoded,
+                                                   samples["vae"], mixture)}
+
+
+def latent_geometry(z, labels, prior_z, decoded, samples, mixture) -> dict:
+    """What the latent and samples figures show, as proportions with Wilson intervals: how
+    cleanly the encoder means z = mu_phi(x) separate the modes (nearest-centroid accuracy); how
+    much of the prior's unit disc they occupy, against the prior's own mass there, 1 - exp(-1/2);
+    where the decoder mean mu_theta(z) sends prior draws from inside and from outside that disc
+    (the fraction inside the ring: closer to the origin than r - 3 s); and the fraction of the
+    VAE's samples inside the ring."""
+    import numpy as np
+
+    from blog.metrics import wilson
+
+    def share(hits) -> dict:
+        return wilson(int(hits.sum()), len(hits)).as_dict()
+
+    k = mixture.n_components
+    centroids = np.stack([z[labels == j].mean(0) for j in range(k)])
+    nearest = np.linalg.norm(z[:, None] - centroids[None], axis=-1).argmin(1)
+    inner = float(np.linalg.norm(mixture.means, axis=-1).mean() - 3 * mixture.stds.max())
+    in_disc = np.linalg.norm(prior_z, axis=-1) < 1.0
+    to_hole = np.linalg.norm(decoded, axis=-1) < inner
+    return {
+        "latent_accuracy": share(nearest == labels),
+        "latent_unit_disc": share(np.linalg.norm(z, axis=-1) < 1.0),
+        "prior_unit_disc": float(1 - np.exp(-0.5)),
+        "decoded_hole_from_disc": share(to_hole[in_disc]),
+        "decoded_hole_from_rest": share(to_hole[~in_disc]),
+        "samples_in_hole": share(np.linalg.norm(samples, axis=-1) < inner),
+    }
