@@ -368,25 +368,31 @@ def test_a_stop_signal_inside_a_commit_waits_for_the_commit_to_end():
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+STAGE_EVENT = re.compile(r"^ *(start|restore|ran|restored) toy/", re.M)
+
+
 def test_kill_9_at_twenty_points_of_a_build(root):
-    """kill -9 of the whole group at spread delays, serial and parallel, half the builds running
-    stages (a new n), half restoring them (n back to 20): each time nothing is published half
-    written, the lock parses, no process is left, the next build completes."""
+    """kill -9 of the whole group, 20 times: during start-up and planning, then just after the
+    k-th stage event (a stage starting, or ending with its commit) plus a few ms; serial and
+    parallel; half the builds running stages (a new n), half restoring them (n back to 20).
+    Each time nothing is published half written, the lock parses, no process is left, and the
+    next build completes."""
     seen = versions(root)
-    set_n(root, 99)
-    started = time.monotonic()
-    assert cli(root, "build", "--jobs", "2").returncode == 0
-    whole = time.monotonic() - started
-    for name, data in versions(root).items():
-        seen.setdefault(name, set()).update(data)
     for i in range(20):
         n = 20 if i % 2 else 100 + i
         set_n(root, n)
-        proc = popen(root, "build", "--jobs", str(1 + i % 2))
-        time.sleep(whole * (i + 0.5) / 20)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        assert_no_process_left(proc.pid)
+        run = Running(root, "--jobs", str(1 + i % 2))
+        if i < 4:
+            time.sleep(0.15 * i)
+        else:
+            deadline = time.monotonic() + 30
+            while len(STAGE_EVENT.findall(run.err)) < i % 4 + 1 and run.proc.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(0.004 * (i // 4))
+        os.killpg(run.proc.pid, signal.SIGKILL)
+        run.finish()
+        assert_no_process_left(run.proc.pid)
         intact(root, seen)
         recovers(root, n)
         for name, data in versions(root).items():
