@@ -449,6 +449,7 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
                         sp.reasons = sp.reasons + ["its cache entry is missing or corrupt"]
                         continue
                     del todo[ident]
+                    failed += sp.status == "failed"  # it could not place its outputs
                     report.stage_end(post, sp)
                     done.add(ident)
                     continue
@@ -456,7 +457,8 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
                 try:
                     job = _job(project, cache, lock, pp, sp, parallel)
                 except OSError as e:
-                    sp.status, sp.error = "failed", f"cannot stage it: {os_reason(e)}"
+                    sp.status = "failed"
+                    sp.error = f"cannot stage it: {os_reason(e, None, project.root)}"
                     failed += 1
                     report.stage_end(post, sp)
                     continue

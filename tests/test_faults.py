@@ -426,6 +426,17 @@ def test_an_output_folder_that_cannot_be_written_fails_its_stages_in_one_line_ea
     recovers(root, 21)
 
 
+def test_a_restore_that_cannot_write_its_output_fails_the_build(root, capsys):
+    build(root, overrides=("points.n=7",))
+    shutil.rmtree(root / OUT)
+    (root / OUT).write_text("a file where the output folder should be\n")
+    with pytest.raises(engine.StageFailedError, match="3 stage"):
+        build(root)  # back to n=20: every stage with an output is a restore, and cannot place it
+    assert f"FAILED toy/scatter: cannot write {OUT}/scatter.svg" in capsys.readouterr().err
+    (root / OUT).unlink()
+    recovers(root, 20)
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_output_folder_fails_its_stages_in_one_line_each(root):
     (root / OUT).chmod(0o555)
