@@ -24,7 +24,7 @@ import pytest
 from pipeline_toy.harness import REPO, build, cli, edit, make_files, make_project, popen, snapshot
 
 from figures_pipeline import engine
-from figures_pipeline.cache import LockError, file_sha, read_lock
+from figures_pipeline.cache import LockError, file_sha, read_lock, write_lock
 from figures_pipeline.project import load_project
 from figures_pipeline.verify import stray_temps, verify
 
@@ -337,7 +337,10 @@ def test_kill_9_of_the_build_alone_stops_its_workers(tmp_path):
 
 
 def test_sigterm_during_a_serial_build_names_what_it_committed(root):
-    old = read_lock(root / "figures.lock")["toy"]
+    lock = read_lock(root / "figures.lock")
+    lock["toy"]["points"]["seconds"] = 60.0  # the longest chain starts first: points, then...
+    write_lock(root / "figures.lock", lock)
+    old = lock["toy"]
     edit(root, "toy/post.toml", "slow = 0.0", "slow = 10.0")
     set_n(root, 21)
     run = Running(root, "--jobs", "1")
@@ -401,6 +404,7 @@ def test_kill_9_at_twenty_points_of_a_build(root):
 
 def test_two_builds_at_once_one_waits_and_both_succeed(root):
     set_n(root, 33)
+    edit(root, "toy/post.toml", "slow = 0.0", "slow = 1.0")  # whichever starts first, lasts
     first, second = Running(root, "--jobs", "2"), Running(root, "--jobs", "1")
     assert (first.finish(), second.finish()) == (0, 0)
     assert "another build is running" in first.err + second.err
@@ -408,6 +412,7 @@ def test_two_builds_at_once_one_waits_and_both_succeed(root):
     assert_no_process_left(second.proc.pid)
     assert engine.check(root) == [] and verify(root).findings == []
     assert "We drew 33 points" in (root / "content/posts/toy.md").read_text()
+    assert "4 skipped" in (second.err if "another build" in second.err else first.err)
 
 
 # ---------------------------------------------------------------- 5. OS errors
