@@ -15,11 +15,14 @@ JOBS    ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-setup: $(STAMP)  ## create .venv and install requirements.txt (no-op when unchanged)
+setup: $(STAMP)  ## create .venv, install requirements.txt and the engine, editable (no-op when unchanged)
 
-$(STAMP): requirements.txt
+# The engine (pyproject.toml) is installed editable, without build isolation or dependencies (all
+# pinned above), so `python -m figures_pipeline --root DIR` works from any folder.
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 test: setup browser  ## run the whole test suite (pytest's "no tests" exit 5 counts as success)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from figures_pipeline.config import ConfigError, load_config
 
@@ -128,65 +129,129 @@ def derive_seed(seed: int, *names: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
 
 
-# range checks: key -> (test, description)
-def _ge(lo: float) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: v >= lo), f">= {lo}"
+# ---------------------------------------------------------------- validation
+# Types come from the dataclasses above (a field added there is type-checked for free); every
+# number must be finite; ranges are intervals, bounded above wherever a large value diverges or
+# means nothing (a learning rate, a step size, a beta), so that a typo such as lr=1e4 is refused
+# before a minute of NaN training.
+
+@dataclass(frozen=True)
+class Interval:
+    """lo <= v <= hi (each end open or closed); hi None: no upper bound (a count, whose only
+    harm when large is time)."""
+
+    lo: float
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __contains__(self, v: float) -> bool:
+        above = v > self.lo if self.lo_open else v >= self.lo
+        below = self.hi is None or (v < self.hi if self.hi_open else v <= self.hi)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.hi is None:
+            return f"{'>' if self.lo_open else '>='} {self.lo:g}"
+        return (f"in {'(' if self.lo_open else '['}{self.lo:g}, "
+                f"{self.hi:g}{')' if self.hi_open else ']'}")
 
 
-def _gt(lo: float) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: v > lo), f"> {lo}"
+def _at_least(lo: float) -> Interval:
+    return Interval(lo)
 
 
-def _in(lo: float, hi: float) -> tuple[Callable[[Any], bool], str]:
-    return (lambda v: lo <= v < hi), f"in [{lo}, {hi})"
+_TABLES = {"mixture": MixtureConfig, "vae": VAEConfig, "score": ScoreConfig, "ddpm": DDPMConfig}
+_POST_TYPES = {"samples": int, "gif_frames": int}  # the [post] table has no dataclass
 
-
-_TRAIN = {"steps": _ge(1), "batch_size": _ge(2), "lr": _gt(0), "warmup": _ge(0),
-          "lr_final": _in(0, 1.0000001), "ema_decay": _in(0, 1)}
-_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "seed": _ge(0), "post.samples": _ge(100), "post.gif_frames": _ge(2),
-    "mixture.k": _ge(1), "mixture.radius": _ge(0), "mixture.std": _gt(0),
+_UNIT = Interval(0, 1, lo_open=True)  # a learning rate or a step size: above 1 it diverges
+_SCALE = Interval(0, 1e3, lo_open=True)  # a length or noise level on the ring's scale (radius 2)
+_TRAIN = {"steps": _at_least(1), "batch_size": _at_least(2), "lr": _UNIT, "warmup": _at_least(0),
+          "lr_final": Interval(0, 1), "ema_decay": Interval(0, 1, hi_open=True)}
+RANGES: dict[str, Interval] = {
+    "seed": Interval(0, 2**63 - 1), "post.samples": _at_least(100),
+    "post.gif_frames": _at_least(2),
+    "mixture.k": _at_least(1), "mixture.radius": Interval(0, 1e3), "mixture.std": _SCALE,
     **{f"{m}.{k}": r for m in ("vae", "score", "ddpm") for k, r in _TRAIN.items()},
-    "vae.latent_dim": _ge(1), "vae.hidden": _ge(1), "vae.depth": _ge(1), "vae.beta": _gt(0),
-    "vae.decoder_std": _ge(0),
-    "score.sigma_max": _gt(0), "score.sigma_min": _gt(0), "score.n_sigmas": _ge(2),
-    "score.hidden": _ge(1), "score.depth": _ge(1), "score.emb_dim": _ge(2),
-    "score.step_lr": _gt(0), "score.n_steps_each": _ge(1), "score.langevin_sigma": _gt(0),
-    "score.langevin_step": _gt(0), "score.langevin_steps": _ge(1),
-    "ddpm.timesteps": _ge(2), "ddpm.beta_start": _in(0, 1), "ddpm.beta_end": _in(0, 1),
-    "ddpm.hidden": _ge(1), "ddpm.depth": _ge(1), "ddpm.emb_dim": _ge(2),
-    "ddpm.ddim_steps": _ge(1), "ddpm.ddim_eta": _ge(0),
+    "vae.latent_dim": _at_least(1), "vae.hidden": _at_least(1), "vae.depth": _at_least(1),
+    "vae.beta": Interval(0, 1e3, lo_open=True), "vae.decoder_std": Interval(0, 1e3),
+    "vae.min_logvar": Interval(-30, 10),
+    "score.sigma_max": _SCALE, "score.sigma_min": _SCALE, "score.n_sigmas": _at_least(2),
+    "score.hidden": _at_least(1), "score.depth": _at_least(1), "score.emb_dim": _at_least(2),
+    "score.step_lr": _UNIT, "score.n_steps_each": _at_least(1), "score.langevin_sigma": _SCALE,
+    "score.langevin_step": _UNIT, "score.langevin_steps": _at_least(1),
+    "ddpm.timesteps": _at_least(2), "ddpm.beta_start": Interval(0, 1, hi_open=True),
+    "ddpm.beta_end": Interval(0, 1, hi_open=True), "ddpm.hidden": _at_least(1),
+    "ddpm.depth": _at_least(1), "ddpm.emb_dim": _at_least(2), "ddpm.ddim_steps": _at_least(1),
+    "ddpm.ddim_eta": Interval(0, 1),
 }
 
 
 def validate(values: dict[str, Any]) -> None:
-    """Raise ConfigError naming the first bad key: 'ddpm.steps must be >= 1, got 0'."""
-    for key, (ok, want) in _RULES.items():
+    """Raise ConfigError naming the first bad key: 'ddpm.lr must be in (0, 1], got 10000.0'.
+
+    In order: each value's type (from the dataclass field: int, float, bool, or a Literal's
+    choices), then finiteness of every number, then the ranges, then the relations between keys.
+    """
+    for table, cls in _TABLES.items():
+        if isinstance(values.get(table), dict):
+            hints = get_type_hints(cls)
+            for f in fields(cls):
+                if f.name in values[table]:
+                    _check_type(f"{table}.{f.name}", values[table][f.name], hints[f.name])
+    if isinstance(values.get("post"), dict):
+        for k, t in _POST_TYPES.items():
+            if k in values["post"]:
+                _check_type(f"post.{k}", values["post"][k], t)
+    _check_type("seed", values.get("seed", 0), int)
+    for key, v in _leaves(values):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"{key} must be a finite number, got {v!r}", key)
+    for key, interval in RANGES.items():
         node: Any = values
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        if node is not None and not ok(node):
-            raise ConfigError(f"{key} must be {want}, got {node!r}")
+        if node is not None and node not in interval:
+            raise ConfigError(f"{key} must be {interval}, got {node!r}", key)
     weights = values.get("post", {}).get("langevin_weights")
-    if weights is not None and (not weights or not all(
-            isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in weights)):
-        raise ConfigError(f"post.langevin_weights must be a non-empty list of numbers > 0, "
-                          f"got {weights!r}")
-    for table in ("ddpm", "score"):
-        if table not in values:
-            continue
-        t = values[table]
-        if table == "ddpm" and t.get("schedule") not in ("linear", "cosine"):
-            raise ConfigError(f"ddpm.schedule must be 'linear' or 'cosine', got "
-                              f"{t.get('schedule')!r}")
-        if table == "ddpm" and t.get("ddim_spacing") not in ("uniform", "quadratic"):
-            raise ConfigError(f"ddpm.ddim_spacing must be 'uniform' or 'quadratic', got "
-                              f"{t.get('ddim_spacing')!r}")
-        if table == "ddpm" and t.get("ddim_steps", 1) > t.get("timesteps", 1):
-            raise ConfigError(f"ddpm.ddim_steps must be <= ddpm.timesteps, got "
-                              f"{t['ddim_steps']} > {t['timesteps']}")
-        if table == "ddpm" and t.get("beta_start", 0) > t.get("beta_end", 1):
-            raise ConfigError("ddpm.beta_start must be <= ddpm.beta_end")
-        if table == "score" and t.get("sigma_min", 0) >= t.get("sigma_max", 1):
-            raise ConfigError(f"score.sigma_min must be < score.sigma_max, got "
-                              f"{t['sigma_min']} >= {t['sigma_max']}")
+    if weights is not None and (not isinstance(weights, list) or not weights or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and 0 < w < 1e6
+            for w in weights)):
+        raise ConfigError(f"post.langevin_weights must be a non-empty list of numbers in "
+                          f"(0, 1e6), got {weights!r}", "post.langevin_weights")
+    d, s = values.get("ddpm", {}), values.get("score", {})
+    if d.get("ddim_steps", 1) > d.get("timesteps", 1):
+        raise ConfigError(f"ddpm.ddim_steps must be <= ddpm.timesteps, got "
+                          f"{d['ddim_steps']} > {d['timesteps']}", "ddpm.ddim_steps")
+    if d.get("beta_start", 0) > d.get("beta_end", 1):
+        raise ConfigError("ddpm.beta_start must be <= ddpm.beta_end", "ddpm.beta_start")
+    if s.get("sigma_min", 0) >= s.get("sigma_max", 1):
+        raise ConfigError(f"score.sigma_min must be < score.sigma_max, got "
+                          f"{s['sigma_min']} >= {s['sigma_max']}", "score.sigma_min")
+
+
+def _check_type(key: str, v: Any, want: Any) -> None:
+    choices = get_args(want) if get_origin(want) is Literal else None
+    if choices is not None:
+        ok, what = v in choices and isinstance(v, str), " or ".join(map(repr, choices))
+    elif want is bool:
+        ok, what = isinstance(v, bool), "true or false"
+    elif want is int:
+        ok, what = isinstance(v, int) and not isinstance(v, bool), "an integer"
+    elif want is float:
+        ok, what = isinstance(v, int | float) and not isinstance(v, bool), "a number"
+    else:
+        ok, what = isinstance(v, want), want.__name__
+    if not ok:
+        raise ConfigError(f"{key} must be {what}, got {v!r}", key)
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, f"{prefix}{k}.")
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                yield f"{prefix}{k}[{i}]", x
+        else:
+            yield f"{prefix}{k}", v

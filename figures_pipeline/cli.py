@@ -1,8 +1,9 @@
 """The command line: each command calls one library function; docstrings are the help.
 
-Exit codes: 0 ok; 1 a stage failed, the post is stale, a generated section or a claim is wrong,
-or a claim is false; 2 a usage error (bad option, config key or value, declaration, project
-file). Errors are one line.
+Exit codes: 0 ok; 1 a stage failed, the post is stale, a generated section is wrong, a claim is
+false, a file does not match its hash, or the OS refused a read or write; 2 a usage error (bad
+option, config key or value, declaration, project file); 128 + N when signal N (INT, TERM, HUP)
+stopped a build. Errors are one line.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 import click
 
-from . import engine
-from .cache import BuildLockedError
+from . import engine, signals
+from .cache import BuildLockedError, LockError
 from .claims import ClaimError, ClaimFalseError, summary
 from .codehash import CodeError
 from .config import ConfigError
@@ -25,8 +26,8 @@ from .sections import SectionError
 from .stages import DeclarationError
 
 USAGE_ERRORS = (ConfigError, DeclarationError, ProjectError, CodeError)
-FAILURES = (engine.StageFailedError, engine.StaleError, SectionError, BuildLockedError,
-            ClaimFalseError)
+FAILURES = (engine.StageFailedError, engine.StaleError, engine.PublishError, SectionError,
+            BuildLockedError, LockError, ClaimFalseError)
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,12 +83,15 @@ def build(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str,
 @cli.command()
 @common_options
 @click.option("--diff", is_flag=True, help="Show what each generated section would become.")
-def check(root: str, posts: tuple[str, ...], diff: bool) -> None:
+@click.option("--deep", is_flag=True,
+              help="Also hash every cache object against its name (as `verify` does).")
+def check(root: str, posts: tuple[str, ...], diff: bool, deep: bool) -> None:
     """Fail (exit 1) if the published post is stale or a claim is false. Runs nothing, imports
     no torch: the claims are judged over the values in figures.lock."""
-    problems = engine.check(root, posts)
+    problems = engine.check(root, posts, deep)
     for p in problems:
-        click.echo(f"stale: {p.post}/{p.stage}: {'; '.join(p.reasons)}")
+        click.echo(f"stale: {p.post}/{p.stage}: {'; '.join(p.reasons)}" if p.post != "-" else
+                   "\n".join(f"problem: {r}" for r in p.reasons))
         if diff and p.diff:
             click.echo(p.diff, nl=False)
     verdicts = [v for vs in engine.claim_verdicts(root, posts=posts).values() for v in vs]
@@ -100,6 +104,27 @@ def check(root: str, posts: tuple[str, ...], diff: bool) -> None:
     if false:
         raise ClaimFalseError(f"{len(false)} false claim(s) over the values in figures.lock")
     click.echo("up to date: every stage and section matches figures.lock")
+
+
+@cli.command()
+@common_options
+@click.option("--repair", is_flag=True,
+              help="Delete the corrupt cache objects and entries and the stray temp files.")
+def verify(root: str, posts: tuple[str, ...], repair: bool) -> None:
+    """Hash every committed output and cache object against its recorded hash (exit 1 on any
+    difference). Imports no stage."""
+    from .verify import verify as run
+
+    result = run(root, posts, repair)
+    for f in result.findings:
+        fixed = " (deleted)" if repair and f.repairable else ""
+        click.echo(f"corrupt: {f}{fixed}")
+    if result.findings and not (repair and all(f.repairable for f in result.findings)):
+        raise engine.StaleError(f"{len(result.findings)} file(s) do not match their hashes"
+                                + ("" if repair else "; `verify --repair` deletes the cache's, "
+                                   "`make figures` rebuilds"))
+    click.echo(f"ok: {result.outputs} committed output(s) and {result.objects} cache object(s) "
+               "match their hashes")
 
 
 @cli.command("list")
@@ -160,22 +185,28 @@ def main(argv: list[str] | None = None) -> int:
     if "NO_COLOR" not in os.environ and not sys.stderr.isatty():
         os.environ["NO_COLOR"] = "1"
     try:
-        cli.main(args=argv, prog_name="python -m figures_pipeline", standalone_mode=False)
+        with signals.handled():
+            cli.main(args=argv, prog_name="python -m figures_pipeline", standalone_mode=False)
         return 0
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:
         e.show()
         return 2
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        return 130
-    except KeyboardInterrupt:
-        click.echo("interrupted: the previous outputs and the cache are intact", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt) as e:  # click wraps a ^C in Abort
+        cause = e.__cause__ if isinstance(e, click.exceptions.Abort) else e
+        stop = cause if isinstance(cause, signals.Interrupted) else signals.Interrupted()
+        click.echo(str(stop), err=True)
+        return stop.exit_code
     except FAILURES as e:
         click.echo(f"error: {e}", err=True)
         return 1
     except USAGE_ERRORS as e:
         click.echo(f"error: {e}", err=True)
         return 2
+    except UnicodeDecodeError as e:  # a file the engine reads that is not UTF-8
+        click.echo(f"error: a file is not UTF-8 text: {e}", err=True)
+        return 2
+    except OSError as e:  # the OS refused a read or write the engine did not expect to fail
+        click.echo(f"error: {engine.os_reason(e)}", err=True)
+        return 1

@@ -10,7 +10,9 @@ Layout of the file:
 
 The default profile's keys and value types are the schema: an override of an unknown key (with a
 did-you-mean suggestion) or of the wrong type is refused before anything runs. Range checks belong
-to the application, which passes a `validate(values)` callable that raises `ConfigError`.
+to the application, which passes a `validate(values)` callable that raises `ConfigError`; one that
+names the key (`ConfigError(message, key="ddpm.lr")`) is reported where that value was set:
+`blog/post.toml:52: ...` or `--set ddpm.lr=1e4: ...`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ PROFILES_TABLE = "profiles"
 
 
 class ConfigError(ValueError):
-    """A bad config file, profile, key, type or value; the message is one line."""
+    """A bad config file, profile, key, type or value; the message is one line. `key` (dotted)
+    names the offending value when there is one."""
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -71,30 +78,66 @@ def load_config(
     """Read `path`, apply `[profiles.<profile>]`, then each 'key=value' override, then validate."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+        raw = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte at offset {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     profiles = raw.pop(PROFILES_TABLE, {})
     base = raw
     values = copy.deepcopy(base)
+    origin: dict[str, str] = {}  # dotted key -> where its value was last set, if not the base
     if profile != PUBLISHED_PROFILE:
         if profile not in profiles:
             names = ", ".join(sorted([PUBLISHED_PROFILE, *profiles]))
             raise ConfigError(f"{path}: unknown profile '{profile}' (choose from: {names})")
         for key, value in flatten(profiles[profile]).items():
             _assign(values, base, key, value, f"{path} [{PROFILES_TABLE}.{profile}]")
+            line = key_line(text, f"{PROFILES_TABLE}.{profile}.{key}")
+            origin[key] = f"{path}:{line}" if line else f"{path} [{PROFILES_TABLE}.{profile}]"
     overrides = tuple(overrides)
     for item in overrides:
         key, value = parse_override(item)
         _assign(values, base, key, value, f"--set {item}")
+        origin[key] = f"--set {item}"
     if validate is not None:
         try:
             validate(values)
         except ConfigError as e:
-            raise ConfigError(f"{path}: {e}") from None
+            where = str(path)
+            if e.key:
+                line = key_line(text, e.key)
+                where = origin.get(e.key) or (f"{path}:{line}" if line else where)
+            raise ConfigError(f"{where}: {e}", e.key) from None
+        except Exception as e:  # noqa: BLE001 - a hook tripping over a value it did not expect
+            name = getattr(validate, "__qualname__", "validate")
+            raise ConfigError(f"{path}: the range checks ({name}) failed on its values: "
+                              f"{type(e).__name__}: {str(e).partition(chr(10))[0]} (a value of "
+                              "the wrong type?)") from None
     return Config(values, profile, path, overrides)
+
+
+def key_line(text: str, dotted: str) -> int | None:
+    """The line (1-based) of TOML `text` that sets `dotted` ('ddpm.lr' under a [ddpm] header, or
+    'profiles.fast.ddpm.steps'), or None. A plain scan of `[table]` headers and `key =` lines,
+    which is all the config files use."""
+    table = ""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            table = stripped[1:].split("]", 1)[0].strip()
+            continue
+        key, eq, _ = stripped.partition("=")
+        if eq and not stripped.startswith("#"):
+            full = f"{table}.{key.strip()}" if table else key.strip()
+            if full == dotted:
+                return lineno
+    return None
 
 
 def parse_override(item: str) -> tuple[str, Any]:

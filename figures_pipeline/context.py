@@ -7,6 +7,7 @@ the engine then stores them in the cache and moves changed outputs into place at
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -127,10 +128,15 @@ class Job:
     data: tuple[str, ...] = ()
 
 
-def init_worker() -> None:
-    """Process-pool initializer: one thread per worker, set before torch or numpy load."""
+def init_worker(parent: int | None = None) -> None:
+    """Process-pool initializer: one thread per worker, set before torch or numpy load; the
+    worker exits when the build `parent` (its pid) dies."""
     for var in THREAD_VARS:
         os.environ[var] = "1"
+    if parent is not None:
+        from .signals import watch_parent
+
+        watch_parent(parent)
 
 
 def run_job(job: Job, fn: Any = None) -> dict[str, Any]:
@@ -147,6 +153,7 @@ def run_job(job: Job, fn: Any = None) -> dict[str, Any]:
             values = {}
         if not isinstance(values, dict):
             raise StageError(f"returned {type(values).__name__}, expected a dict of values")
+        check_finite(values)
         try:
             values = json.loads(json.dumps(values, sort_keys=True, allow_nan=False))
         except (TypeError, ValueError) as e:
@@ -170,14 +177,31 @@ def _load_function(job: Job) -> Any:
     raise StageError(f"stage '{job.stage}' is no longer declared in {job.module}")
 
 
+def check_finite(values: Any, key: str = "") -> None:
+    """Raise StageError naming the first non-finite number in `values` ('metrics.mmd2': nan):
+    a diverged training must fail its stage, not publish 'nan' in the post."""
+    if isinstance(values, dict):
+        for k, v in values.items():
+            check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(values, list | tuple):
+        for i, v in enumerate(values):
+            check_finite(v, f"{key}[{i}]")
+    elif isinstance(values, float) and not math.isfinite(values):
+        raise StageError(f"returned a non-finite value for '{key}': {values!r}")
+
+
 def _describe(e: BaseException, root: str) -> str:
-    """'file.py:12: ValueError: message', pointing at the deepest frame in the project."""
+    """'file.py:12: ValueError: message', pointing at the deepest frame in the project's own
+    code (not the engine, not an environment's site-packages inside the root)."""
+    from .project import is_project_code
+
     loc = ""
     tb = e.__traceback__
     while tb is not None:
         f = tb.tb_frame.f_code.co_filename
-        if f.startswith(root + os.sep) and "figures_pipeline" not in f:
+        if is_project_code(f, Path(root)):
             loc = f"{os.path.relpath(f, root)}:{tb.tb_lineno}: "
         tb = tb.tb_next
-    msg = str(e).splitlines()[0] if str(e) else ""
+    lines = str(e).splitlines()
+    msg = lines[0] if lines else ""
     return f"{loc}{type(e).__name__}: {msg}" if not isinstance(e, StageError) else f"{loc}{msg}"

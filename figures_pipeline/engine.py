@@ -10,10 +10,12 @@ imported.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -21,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import claims, report
+from . import claims, report, signals
 from .cache import (
     Cache,
+    atomic_copy,
     atomic_write,
     build_lock,
     dumps_canonical,
@@ -46,6 +49,7 @@ from .project import (
 )
 from .sections import TEMPLATE_SUFFIX, FigureInfo, make_environment, render_sections
 from .stages import Graph, Stage
+from .verify import remove_stray_temps, stray_temps
 
 ENGINE_VERSION = 1
 
@@ -58,6 +62,19 @@ class StaleError(RuntimeError):
     """`check` found stale stages or sections."""
 
 
+class PublishError(RuntimeError):
+    """A file of the post could not be read or written (the path and the OS's reason)."""
+
+
+def os_reason(e: OSError, path: Path | str | None = None, root: Path | None = None) -> str:
+    """'static/posts/x/a.png: Permission denied': the path (default: the error's own; relative
+    to `root` when under it) and the OS's reason."""
+    where = str(path if path is not None else e.filename if e.filename is not None else "?")
+    if root is not None and where.startswith(str(root) + os.sep):
+        where = os.path.relpath(where, root)
+    return f"{where}: {e.strerror or e}"
+
+
 @dataclass
 class StagePlan:
     stage: Stage
@@ -65,6 +82,7 @@ class StagePlan:
     inputs: dict[str, Any]
     reasons: list[str] = field(default_factory=list)
     action: str = "skip"  # skip | run | restore
+    forced: bool = False  # --force: run it, even if the cache has its key
     status: str = "skipped"  # after the build: skipped | ran | restored | failed | blocked
     seconds: float = 0.0
     error: str = ""
@@ -221,6 +239,7 @@ def plan_post(project: Project, post: Post, lock: dict[str, Any], profile: str =
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise ProjectError(f"--only: post '{post.name}' has no stage '{n}'{hint}")
     selected = graph.upstream_closure(only) if only else set(graph.stages)
+    forced = (set(only) or set(graph.stages)) if force else set()  # --only X: X, not its upstream
     analyzer = analyzer or Analyzer(project.root)
     records = lock.get(post.name, {})
     plans: dict[str, StagePlan] = {}
@@ -237,8 +256,9 @@ def plan_post(project: Project, post: Post, lock: dict[str, Any], profile: str =
             sp.reasons = why_changed(record and record.get("inputs"), inputs)
         else:
             sp.reasons = output_problems(project, post.name, st, record)
-        if force and not sp.reasons:
-            sp.reasons = ["--force"]
+        if name in forced:
+            sp.forced = True
+            sp.reasons = sp.reasons + ["--force"]
         if name in selected and sp.reasons:
             sp.action = "run"
         plans[name] = sp
@@ -258,7 +278,7 @@ def _use_cache(plans: dict[str, StagePlan], graph: Graph, cache: Cache) -> None:
 
     for name in graph.order:
         sp = plans[name]
-        if sp.action == "run" and "--force" not in sp.reasons and entry(sp) is not None:
+        if sp.action == "run" and not sp.forced and entry(sp) is not None:
             sp.action = "restore"
     changed = True
     while changed:
@@ -290,7 +310,8 @@ class BuildOptions:
 
 
 def build(root: str | Path = ".", opts: BuildOptions | None = None) -> list[PostPlan]:
-    """Build every selected post; raises StageFailedError if a stage failed."""
+    """Build every selected post; raises StageFailedError if a stage failed, and
+    signals.Interrupted (naming what it had committed) if a stop signal ended it."""
     opts = opts or BuildOptions()
     project = load_project(root)
     cache = Cache(project.cache_dir)
@@ -301,6 +322,7 @@ def build(root: str | Path = ".", opts: BuildOptions | None = None) -> list[Post
         report.dry_run(plans)
         return plans
     with build_lock(project.cache_dir, wait=opts.wait):
+        remove_stray_temps(project)
         stamp = project.cache_dir / f"build-{opts.profile}.stamp"
         quick = not (opts.force or opts.only)
         if quick and _unchanged_since(stamp, project, opts):
@@ -314,17 +336,24 @@ def build(root: str | Path = ".", opts: BuildOptions | None = None) -> list[Post
         plans = [plan_post(project, p, lock, opts.profile, opts.overrides, opts.force,
                            opts.only, cache, analyzer) for p in project.select(opts.posts)]
         started = time.monotonic()
-        failed = _execute(project, cache, lock, plans, opts)
+        try:
+            failed = _execute(project, cache, lock, plans, opts)
+        except KeyboardInterrupt as e:
+            cache.clean_tmp()
+            committed = tuple(f"{pp.post.name}/{sp.name}" for pp in plans
+                              for sp in pp.stages.values() if sp.status in ("ran", "restored"))
+            raise signals.Interrupted(getattr(e, "signum", signal.SIGINT), committed) from None
         verdicts: list[claims.Verdict] = []
         for pp in plans:
-            verdicts += write_sections(project, pp.post, lock.get(pp.post.name, {}), pp.config,
-                                       pp.graph)
+            with signals.deferred():
+                verdicts += write_sections(project, pp.post, lock.get(pp.post.name, {}),
+                                           pp.config, pp.graph, cache.tmp)
         report.table(plans, time.monotonic() - started)
         published = opts.profile == PUBLISHED_PROFILE
         false = report_claims(verdicts, fatal=published)
         cache.clean_tmp()
         if quick and not failed and not false:  # a false claim is judged (and said) again
-            atomic_write(stamp, _fingerprint(project, opts).encode())
+            atomic_write(stamp, _fingerprint(project, opts).encode(), cache.tmp)
     if failed:
         raise StageFailedError(f"{failed} stage(s) failed")
     if false and published:
@@ -393,6 +422,7 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
         import multiprocessing
 
         pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
+                                   initargs=(os.getpid(),),
                                    mp_context=multiprocessing.get_context("spawn"))
     by_post = {pp.post.name: pp for pp in plans}
     done: set[tuple[str, str]] = set()
@@ -418,14 +448,26 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
                     continue
                 if pool is not None and sp.action == "run" and len(running) >= workers:
                     continue
-                del todo[ident]
                 if sp.action == "restore":
                     report.stage_start(post, sp)
-                    _restore(project, cache, lock, pp, sp)
+                    if not _restore(project, cache, lock, pp, sp):
+                        sp.action = "run"  # its cache entry went bad: run it (next round)
+                        sp.reasons = sp.reasons + ["its cache entry is missing or corrupt"]
+                        continue
+                    del todo[ident]
+                    failed += sp.status == "failed"  # it could not place its outputs
                     report.stage_end(post, sp)
                     done.add(ident)
                     continue
-                job = _job(project, cache, lock, pp, sp, parallel)
+                del todo[ident]
+                try:
+                    job = _job(project, cache, lock, pp, sp, parallel)
+                except OSError as e:
+                    sp.status = "failed"
+                    sp.error = f"cannot stage it: {os_reason(e, None, project.root)}"
+                    failed += 1
+                    report.stage_end(post, sp)
+                    continue
                 report.stage_start(post, sp)
                 if pool is None:
                     result = run_job(job, sp.stage.fn)
@@ -448,13 +490,25 @@ def _execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[P
                     report.stage_end(post, sp)
     except BaseException:
         if pool is not None:
-            for p in list(getattr(pool, "_processes", {}).values()):
-                p.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_workers(pool)
         raise
     if pool is not None:
         pool.shutdown()
     return failed
+
+
+def _stop_workers(pool: Any, grace: float = 5.0) -> None:
+    """Terminate the pool's worker processes (SIGTERM), wait for them, SIGKILL the stubborn."""
+    procs = list(getattr(pool, "_processes", {}).values())
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _critical_path(plans: list[PostPlan], lock: dict[str, Any]) -> dict[tuple[str, str], float]:
@@ -496,54 +550,97 @@ def _job(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp:
 
 def _commit(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
             job: Job, result: dict[str, Any]) -> int:
-    """Store a finished stage's files in the cache, move changed outputs, record it; 1 if failed."""
+    """Store a finished stage's files in the cache, move changed outputs, record it; 1 if failed.
+    A stop signal waits until the commit is whole; an OS error (a full disk, a read-only folder)
+    fails this stage only, naming the path and the cause."""
     sp.seconds = result["seconds"]
     staging = Path(job.staging)
     try:
-        if not result["ok"]:
-            sp.status, sp.error = "failed", result["error"]
-            return 1
-        hashes: dict[str, dict[str, str]] = {"outputs": {}, "artifacts": {}}
-        for kind, names in (("outputs", sp.stage.outputs), ("artifacts", sp.stage.artifacts)):
-            for n in names:
-                f = staging / kind / n
-                if not f.is_file():
-                    sp.status, sp.error = "failed", f"did not write its {kind[:-1]} '{n}'"
-                    return 1
-                hashes[kind][n] = cache.put_file(f, n)
-        entry = {"stage": sp.name, "key": sp.key, **hashes, "values": result["values"],
-                 "seconds": round(sp.seconds, 3)}
-        cache.put_entry(sp.key, entry)
-        _place(project, cache, lock, pp, sp, entry)
-        sp.status = "ran"
-        return 0
+        with signals.deferred():
+            if not result["ok"]:
+                sp.status, sp.error = "failed", result["error"]
+                return 1
+            hashes: dict[str, dict[str, str]] = {"outputs": {}, "artifacts": {}}
+            written: dict[str, Path] = {}
+            for kind, names in (("outputs", sp.stage.outputs),
+                                ("artifacts", sp.stage.artifacts)):
+                for n in names:
+                    f = staging / kind / n
+                    if not f.is_file():
+                        sp.status, sp.error = "failed", f"did not write its {kind[:-1]} '{n}'"
+                        return 1
+                    try:
+                        hashes[kind][n] = cache.put_file(f, n)
+                    except OSError as e:
+                        reason = os_reason(e, None, project.root)
+                        sp.status, sp.error = "failed", f"cannot store '{n}' in the cache: {reason}"
+                        return 1
+                    written[n] = f
+            entry = {"stage": sp.name, "key": sp.key, **hashes, "values": result["values"],
+                     "seconds": round(sp.seconds, 3)}
+            try:
+                cache.put_entry(sp.key, entry)
+                # outputs are placed from what the stage wrote, never from a cached copy
+                _place(project, cache, lock, pp, sp, entry,
+                       {n: written[n] for n in entry["outputs"]})
+            except PublishError as e:
+                sp.status, sp.error = "failed", str(e)
+                return 1
+            except OSError as e:
+                sp.status, sp.error = "failed", f"cannot write {os_reason(e, None, project.root)}"
+                return 1
+            sp.status = "ran"
+            return 0
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def _restore(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan,
-             sp: StagePlan) -> None:
-    entry = cache.get_entry(sp.key)
-    if entry is None:  # vanished or corrupted since planning
-        sp.status, sp.error = "failed", "cache entry vanished; run again"
-        return
-    sp.seconds = entry["seconds"]
-    _place(project, cache, lock, pp, sp, entry)
-    sp.status = "restored"
+             sp: StagePlan) -> bool:
+    """Place a stage's cached outputs and record it; False if its entry is gone or corrupt
+    (the bad object is deleted: the caller runs the stage instead)."""
+    with signals.deferred():
+        entry = cache.get_entry(sp.key)
+        if entry is None:
+            return False
+        sp.seconds = entry["seconds"]
+        try:
+            _place(project, cache, lock, pp, sp, entry,
+                   {n: cache.object_path(sha, n) for n, sha in entry["outputs"].items()})
+        except PublishError as e:
+            sp.status, sp.error = "failed", str(e)
+            return True
+        sp.status = "restored"
+        return True
 
 
 def _place(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
-           entry: dict[str, Any]) -> None:
-    from .cache import atomic_copy
-
-    for n, sha in entry["outputs"].items():
-        atomic_copy(cache.object_path(sha, n), project.static_dir(pp.post.name) / n)
-    lock.setdefault(pp.post.name, {})[sp.name] = {
+           entry: dict[str, Any], sources: dict[str, Path]) -> None:
+    """Copy each output from `sources` into the post's folder, then record the stage in the lock;
+    an OS error is a PublishError naming the file."""
+    folder = project.static_dir(pp.post.name)
+    for n in entry["outputs"]:
+        dst = folder / n
+        try:
+            atomic_copy(sources[n], dst, cache.tmp)
+        except OSError as e:
+            raise PublishError(f"cannot write {os_reason(e, dst, project.root)}") from None
+    records = lock.setdefault(pp.post.name, {})
+    previous = records.get(sp.name)
+    records[sp.name] = {
         "key": sp.key, "profile": pp.config.profile, "inputs": sp.inputs,
         "outputs": entry["outputs"], "artifacts": entry["artifacts"],
         "values": entry["values"], "seconds": entry["seconds"],
     }
-    write_lock(project.lock_path, lock)
+    try:
+        write_lock(project.lock_path, lock, cache.tmp)
+    except OSError as e:
+        if previous is None:
+            del records[sp.name]
+        else:
+            records[sp.name] = previous
+        raise PublishError(f"cannot write {os_reason(e, project.lock_path, project.root)}") \
+            from None
 
 
 # ---------------------------------------------------------------- sections
@@ -560,7 +657,7 @@ def section_inputs(project: Project, post: Post, records: dict[str, Any], config
         tdir = project.root / post.templates
         if tdir.is_dir():
             for p in sorted(tdir.glob(f"*{TEMPLATE_SUFFIX}")):
-                templates[p.name[: -len(TEMPLATE_SUFFIX)]] = p.read_text(encoding="utf-8")
+                templates[p.name[: -len(TEMPLATE_SUFFIX)]] = read_text(p, project.root)
     figures = {f: FigureInfo(f, fig.alt, fig.caption)
                for st in graph.stages.values() for f, fig in st.figures.items()}
     return values, templates, figures
@@ -572,24 +669,37 @@ def render_post(project: Project, post: Post, records: dict[str, Any], config: C
     if not post.markdown:
         return None
     path = project.root / post.markdown
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+    if not path.is_file():
         raise ProjectError(f"figures.toml [posts.{post.name}] markdown: "
-                                f"'{post.markdown}' not found") from None
+                           f"'{post.markdown}' not found")
+    text = read_text(path, project.root)
     values, templates, figures = section_inputs(project, post, records, config, graph)
     new = render_sections(text, values, templates, figures, path=post.markdown,
                           template_dir=post.templates or "templates")
     return text, new
 
 
+def read_text(path: Path, root: Path) -> str:
+    """A project text file as UTF-8; an unreadable or undecodable one is a ProjectError naming
+    the file, line and column."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ProjectError(f"cannot read {os_reason(e, path, root)}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ProjectError(f"{os.path.relpath(path, root)}:{line}:{col}: not UTF-8 text (byte "
+                           f"0x{data[e.start]:02x}); save the file as UTF-8") from None
+
+
 def write_sections(project: Project, post: Post, records: dict[str, Any], config: Config,
-                   graph: Graph) -> list[claims.Verdict]:
+                   graph: Graph, tmp_dir: Path | None = None) -> list[claims.Verdict]:
     """Rewrite the post's regions if they changed, and judge its claims (a bad claim raises
     before anything is written). A digest of the Markdown and of everything rendering reads,
     kept in the cache once every claim held, lets a no-op build skip Jinja2 altogether."""
-    from .cache import atomic_write
-
     if not post.markdown:
         return judge_claims(project, post, records, config, graph, "")
     md = project.root / post.markdown
@@ -614,10 +724,14 @@ def write_sections(project: Project, post: Post, records: dict[str, Any], config
                             rendered[1] if rendered else "")
     changed = rendered is not None and rendered[0] != rendered[1]
     if changed:
-        atomic_write(md, rendered[1].encode("utf-8"))
+        try:
+            atomic_write(md, rendered[1].encode("utf-8"), tmp_dir)
+        except OSError as e:
+            raise PublishError(f"cannot write {os_reason(e, md, project.root)}") from None
         print(f"updated {post.markdown}", file=sys.stderr)
     if all(v.holds for v in verdicts):
-        atomic_write(stamp, digest().encode())
+        with contextlib.suppress(OSError):  # only a shortcut for the next build
+            atomic_write(stamp, digest().encode(), tmp_dir)
     return verdicts
 
 
@@ -631,11 +745,24 @@ class Problem:
     diff: str = ""
 
 
-def check(root: str | Path = ".", posts: tuple[str, ...] = ()) -> list[Problem]:
-    """What makes the published posts stale; nothing is run or written."""
+def check(root: str | Path = ".", posts: tuple[str, ...] = (), deep: bool = False
+          ) -> list[Problem]:
+    """What makes the published posts stale; nothing is run or written. An unreadable lock is a
+    LockError. `deep` also hashes every cache object (`verify`)."""
     project = load_project(root)
-    lock = read_lock(project.lock_path)
+    lock = read_lock(project.lock_path, strict=True)
     problems: list[Problem] = []
+    temps = [p.relative_to(project.root).as_posix() for p in stray_temps(project)]
+    if temps:
+        problems.append(Problem("-", "temp files", [
+            f"{t}: a temp file left by a killed write (the next build removes it)"
+            for t in temps]))
+    if deep:
+        from .verify import cache_findings
+
+        found = cache_findings(project)
+        if found:
+            problems.append(Problem("-", "cache", [str(f) for f in found]))
     for post in project.select(posts):
         pp = plan_post(project, post, lock, PUBLISHED_PROFILE)
         records = lock.get(post.name, {})
@@ -660,7 +787,7 @@ def check(root: str | Path = ".", posts: tuple[str, ...] = ()) -> list[Problem]:
 def states(root: str | Path = ".", profile: str = PUBLISHED_PROFILE,
            overrides: tuple[str, ...] = (), posts: tuple[str, ...] = ()) -> list[PostPlan]:
     project = load_project(root)
-    lock = read_lock(project.lock_path)
+    lock = read_lock(project.lock_path, strict=True)
     return [plan_post(project, p, lock, profile, overrides) for p in project.select(posts)]
 
 
@@ -673,7 +800,7 @@ def clean(root: str | Path = ".", everything: bool = False,
                 shutil.rmtree(project.cache_dir / sub, ignore_errors=True)
             say(f"removed the cache {project.cache_dir.relative_to(project.root)}/")
             return
-        lock = read_lock(project.lock_path)
+        lock = read_lock(project.lock_path, strict=True)  # never collect against no lock
         keep = {r["key"] for stages in lock.values() for r in stages.values() if "key" in r}
         removed = Cache(project.cache_dir).gc(keep)
         say(f"removed {removed} cache file(s) that the lock does not use")
@@ -717,7 +844,7 @@ def claim_verdicts(root: str | Path = ".", profile: str = PUBLISHED_PROFILE,
         config = load_post_config(project, post, profile, overrides)
         graph = load_graph(project, post)
         md = project.root / post.markdown if post.markdown else None
-        text = md.read_bytes().decode("utf-8") if md is not None and md.is_file() else ""
+        text = read_text(md, project.root) if md is not None and md.is_file() else ""
         out[post.name] = judge_claims(project, post, lock.get(post.name, {}), config, graph, text)
     return out
 

@@ -133,20 +133,48 @@ def _import(root: Path, name: str, what: str) -> Any:
     except (DeclarationError, ProjectError):
         raise
     except Exception as e:  # noqa: BLE001 - report any import-time failure in one line
-        tb = e.__traceback__
-        loc = ""
-        while tb is not None:
-            if _under(tb.tb_frame.f_code.co_filename, root):
-                loc = f" at {Path(tb.tb_frame.f_code.co_filename).relative_to(root)}:{tb.tb_lineno}"
-            tb = tb.tb_next
-        raise ProjectError(f"{what}: importing '{name}' failed{loc}: "
-                           f"{type(e).__name__}: {e}") from None
+        raise ProjectError(f"{what}: importing '{name}' failed{_location(e, root)}: "
+                           f"{type(e).__name__}: {_first_line(e)}") from None
+
+
+def _location(e: BaseException, root: Path) -> str:
+    """' at a/b.py:12': where in the project's own files an import-time error happened (the
+    deepest such frame; a SyntaxError's own file and line), or '' if it is not in them."""
+    frames: list[tuple[str, int | None]] = []
+    tb = e.__traceback__
+    while tb is not None:
+        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+        tb = tb.tb_next
+    if isinstance(e, SyntaxError) and e.filename:
+        frames.append((e.filename, e.lineno))
+    loc = ""
+    for file, line in frames:
+        if is_project_code(file, root):
+            loc = f" at {os.path.relpath(os.path.abspath(file), root)}:{line}"
+    return loc
+
+
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def is_project_code(file: str | None, root: Path) -> bool:
+    """Whether an error in `file` is the project's to fix: under `root`, not in an environment,
+    not in this engine."""
+    return _under(file, root) and not os.path.abspath(file or "").startswith(ENGINE_DIR)
+
+
+def _first_line(e: BaseException) -> str:
+    if isinstance(e, SyntaxError):
+        return e.msg or "invalid syntax"
+    lines = str(e).splitlines()
+    return lines[0] if lines else ""
 
 
 def _under(file: str | None, root: Path) -> bool:
     """Whether `file` is project code under `root` (an environment inside it, such as a .venv
-    in the checkout, is not: its packages are never re-imported)."""
-    if not file:
+    in the checkout, is not: its packages are never re-imported; nor is a frozen or generated
+    module such as '<frozen importlib._bootstrap>')."""
+    if not file or file.startswith("<"):
         return False
     path = os.path.abspath(file)
     env = os.path.abspath(sys.prefix) + os.sep

@@ -3,7 +3,13 @@
 import pytest
 from pipeline_toy.harness import make_files
 
-from figures_pipeline.config import ConfigError, flatten, load_config, parse_override
+from figures_pipeline.config import (
+    ConfigError,
+    flatten,
+    key_line,
+    load_config,
+    parse_override,
+)
 
 TOML = """
 seed = 0
@@ -64,3 +70,42 @@ def test_validate_hook_and_bad_files(path, tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "none.toml")
     assert flatten({"a": {"b": 1}, "c": 2}) == {"a.b": 1, "c": 2}
+
+
+def test_key_line_finds_a_key_under_its_table_header():
+    assert key_line(TOML, "seed") == 2
+    assert key_line(TOML, "ddpm.steps") == 5
+    assert key_line(TOML, "profiles.fast.ddpm.steps") == 9
+    assert key_line(TOML, "ddpm.nope") is None
+
+
+def _steps_at_least_one(values):
+    if values["ddpm"]["steps"] < 1:
+        raise ConfigError("ddpm.steps must be >= 1", key="ddpm.steps")
+
+
+@pytest.mark.parametrize("profile, overrides, where", [
+    ("default", ["ddpm.steps=0"], "--set ddpm.steps=0: "),
+    ("fast", [], "post.toml:9: "),
+])
+def test_a_validate_error_naming_its_key_says_where_the_value_was_set(path, profile, overrides,
+                                                                      where):
+    if not overrides:
+        path.write_text(TOML.replace("steps = 300", "steps = 0"))
+    with pytest.raises(ConfigError) as e:
+        load_config(path, profile, overrides, validate=_steps_at_least_one)
+    assert str(e.value).endswith(where + "ddpm.steps must be >= 1")
+
+
+def test_a_value_of_the_file_itself_is_located_by_line(path):
+    path.write_text(TOML.replace("steps = 4000", "steps = -4"))
+    with pytest.raises(ConfigError, match=r"post.toml:5: ddpm.steps must be >= 1$"):
+        load_config(path, validate=_steps_at_least_one)
+
+
+def test_a_validate_hook_that_crashes_on_a_wrong_type_is_one_line(path):
+    path.write_text(TOML.replace("steps = 4000", 'steps = "many"'))
+    with pytest.raises(ConfigError) as e:
+        load_config(path, validate=_steps_at_least_one)
+    assert "the range checks (_steps_at_least_one) failed on its values: TypeError" in str(e.value)
+    assert "\n" not in str(e.value)
