@@ -22,10 +22,11 @@ import click
 from blog import config as blog_config
 from figures_pipeline.config import ConfigError
 
-MODEL_NAMES = ["data", "vae", "langevin", "annealed-langevin", "ddpm", "ddim", "langevin-exact",
-               "annealed-langevin-exact", "ddpm-exact", "ddim-exact"]  # = models.ModelName
+MODEL_NAMES = ["data", "vae", "langevin", "annealed-langevin", "ddpm", "ddim", "heun",
+               "langevin-exact", "annealed-langevin-exact", "ddpm-exact", "ddim-exact",
+               "heun-exact"]  # = models.ModelName
 FAMILY_OF = {"vae": "vae", "langevin": "score", "annealed-langevin": "score", "ddpm": "ddpm",
-             "ddim": "ddpm"}
+             "ddim": "ddpm", "heun": "ddpm"}
 
 
 class OneLineErrors(click.Group):
@@ -40,7 +41,7 @@ class OneLineErrors(click.Group):
         except click.ClickException as e:
             click.echo(f"Error: {e.format_message()}", err=True)
             sys.exit(2)
-        except (ConfigError, OSError) as e:
+        except (ConfigError, OSError, FloatingPointError) as e:  # + blog.train.TrainingDiverged
             click.echo(f"Error: {e}", err=True)
             sys.exit(2)
         except click.Abort:

@@ -21,6 +21,8 @@ from figures_pipeline.config import ConfigError, load_config
 POST_TOML = Path(__file__).with_name("post.toml")
 Schedule = Literal["linear", "cosine"]
 Spacing = Literal["uniform", "quadratic"]
+Prediction = Literal["eps", "edm"]
+TSampling = Literal["uniform", "lognormal"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,13 @@ class DDPMConfig(TrainConfig):
     ddim_steps: int = 50  # S, DDIM steps (a subsequence of 1..T)
     ddim_eta: float = 0.0  # 0 = deterministic DDIM
     ddim_spacing: Spacing = "quadratic"  # how the S steps are spread over 0..T-1
+    heun_steps: int = 25  # N, noise levels of Heun's sampler: 2N - 1 network evaluations
+    prediction: Prediction = "eps"  # network output: eps (L_simple) or EDM's preconditioned F
+    sigma_data: float = 1.0  # s_d of EDM's c_skip, c_out, c_in (1 = v-prediction)
+    t_sampling: TSampling = "uniform"  # loss's t: uniform (DDPM) or log-normal sigma (EDM)
+    p_mean: float = -1.2  # log-normal t: mean of ln sigma_t
+    p_std: float = 1.2  # log-normal t: std of ln sigma_t
+    t_draws: int = 0  # distinct t per minibatch, each shared by batch/t_draws samples (0: all)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,19 @@ With eta = 0, DDIM is a discretisation of the probability-flow ODE (DDIM sec. 4.
 deterministic sampler of the post. The cosine schedule is Nichol & Dhariwal (2021) eq. 17.
 Timesteps are 0-based: index t here is the paper's t + 1.
 
+The network can instead follow Karras et al. (2022, "Elucidating the Design Space of
+Diffusion-Based Generative Models"), on the same VP process seen as x = x_t / sqrt(abar_t) =
+x_0 + sigma_t eps, sigma_t = sqrt((1 - abar_t) / abar_t) (Table 1, VP column):
+    precondition  D(x; sigma) = c_skip x + c_out F(c_in x, t),                              eq. 7
+                  c_skip = s_d^2 / (sigma^2 + s_d^2),  c_out = sigma s_d / sqrt(sigma^2 + s_d^2),
+                  c_in = 1 / sqrt(sigma^2 + s_d^2)                                  Table 1
+    loss          lambda(sigma) || D - x_0 ||^2,  lambda = 1 / c_out^2,
+                  ln sigma ~ N(P_mean, P_std^2),
+                  = (1 + sigma^2 / s_d^2) || eps - eps_theta ||^2                 eq. 8, Table 1
+and eps_theta = (x - D) / sigma, so every sampler below uses it unchanged; s_d = 1 is
+v-prediction (Salimans & Ho 2022). Log-normal sigma gives real t (`t_at`): between the integer t,
+log sigma_t is linear in t.
+
 Every sampler takes an `eps_fn(x_t, t) -> eps`, either the network or `exact_eps(mixture,
 schedule)`, the true noise of the noised mixture:
     eps*(x_t, t) = -sqrt(1 - abar_t) grad log q_t(x_t).
@@ -26,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from blog.config import DDPMConfig, Spacing
+from blog.config import DDPMConfig, Spacing, TSampling
 from blog.mixture import GaussianMixture
 from blog.nets import MLP
 from blog.train import Family
@@ -51,6 +64,8 @@ class Schedule:
     posterior_variance: torch.Tensor  # \tilde\beta_t
     posterior_mean_coef1: torch.Tensor  # multiplies x_0
     posterior_mean_coef2: torch.Tensor  # multiplies x_t
+    # the same process as x_t / sqrt(abar_t) = x_0 + sigma_t eps (Karras et al. 2022, Table 1, VP)
+    sigmas: torch.Tensor  # \sigma_t = sqrt((1 - abar_t) / abar_t), increasing in t
 
     @property
     def T(self) -> int:
@@ -81,6 +96,7 @@ def make_schedule(T: int, kind: str = "linear", beta_start: float = 1e-4,
         "posterior_variance": betas * (1 - prev) / (1 - alphas_cumprod),
         "posterior_mean_coef1": betas * np.sqrt(prev) / (1 - alphas_cumprod),
         "posterior_mean_coef2": (1 - prev) * np.sqrt(1 - betas) / (1 - alphas_cumprod),
+        "sigmas": np.sqrt((1 - alphas_cumprod) / alphas_cumprod),
     }
     return Schedule(**{k: torch.tensor(v, dtype=torch.float64) for k, v in a.items()})
 
@@ -95,31 +111,77 @@ def extract(a: torch.Tensor, t: torch.Tensor, shape: torch.Size) -> torch.Tensor
 
 
 class EpsNet(nn.Module):
-    """eps_theta(x_t, t): the MLP of blog.nets, conditioned on t / T."""
+    """eps_theta(x_t, t) from the MLP F of blog.nets, conditioned on t / T (t may be real):
+    F is eps itself ('eps'), or EDM's F with eps = (x - D(x; sigma)) / sigma ('edm')."""
 
     def __init__(self, cfg: DDPMConfig, dim: int = 2):
         super().__init__()
-        self.T = cfg.timesteps
+        self.T, self.prediction, self.sigma_data = cfg.timesteps, cfg.prediction, cfg.sigma_data
         self.mlp = MLP(dim, dim, cfg.hidden, cfg.depth, cfg.emb_dim, max_freq=cfg.timesteps)
+        # log sigma_t of the schedule (not a weight: derived from the config)
+        self.register_buffer("log_sigmas", schedule_from(cfg).sigmas.log(), persistent=False)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self.mlp(x_t, t.to(torch.float32) / self.T)
+        c = t.to(torch.float32) / self.T
+        if self.prediction == "eps":
+            return self.mlp(x_t, c)
+        sigma = _lerp_exp(self.log_sigmas, t)[:, None]  # (N, 1) float64
+        s2, d2 = sigma**2, self.sigma_data**2
+        c_in = torch.sqrt((1 + s2) / (s2 + d2))  # c_in / sqrt(abar): acts on x_t
+        x_coef = sigma * torch.sqrt(1 + s2) / (s2 + d2)  # (1 - c_skip) / (sigma sqrt(abar))
+        f_coef = self.sigma_data / torch.sqrt(s2 + d2)  # c_out / sigma
+        f = self.mlp(c_in.float() * x_t, c)
+        return x_coef.float() * x_t - f_coef.float() * f
+
+
+def loss_weight(cfg: DDPMConfig, sigma: torch.Tensor) -> torch.Tensor:
+    """The weight of || eps - eps_theta ||^2 at sigma_t: 1 (L_simple), or EDM's lambda c_out^2 /
+    sigma^2 ... = 1 + sigma^2 / s_d^2, the same as || F - F_target ||^2."""
+    if cfg.prediction == "eps":
+        return torch.ones_like(sigma)
+    return 1 + sigma**2 / cfg.sigma_data**2
+
+
+def draw_t(schedule: Schedule, sampling: TSampling, n: int, generator: torch.Generator,
+           p_mean: float = -1.2, p_std: float = 1.2, draws: int = 0) -> torch.Tensor:
+    """n timesteps for the loss: integer t ~ U{0..T-1} (DDPM), or the real t of
+    ln sigma ~ N(p_mean, p_std^2) clamped to the schedule (EDM). With draws > 0 only that many
+    are drawn, each shared by consecutive samples: the network embeds each t once (a cheaper
+    step), and the minibatch still covers `draws` noise levels."""
+    k = draws if 0 < draws < n else n
+    if sampling == "uniform":
+        t = torch.randint(0, schedule.T, (k,), generator=generator)
+    else:
+        log_sigma = p_mean + p_std * torch.randn(k, generator=generator, dtype=torch.float64)
+        t = t_at(schedule, log_sigma.exp())
+    return t.repeat_interleave(-(-n // k))[:n]
+
+
+def alphas_at(schedule: Schedule, t: torch.Tensor) -> torch.Tensor:
+    """abar_t (N,) float64: the table at integer t, 1 / (1 + sigma_t^2) at real t."""
+    if not t.is_floating_point():
+        return schedule.alphas_cumprod[t]
+    return 1 / (1 + sigma_at(schedule, t) ** 2)
 
 
 # q(x_t | x_0)
 def q_sample(x_0: torch.Tensor, t: torch.Tensor, schedule: Schedule,
              noise: torch.Tensor) -> torch.Tensor:
-    """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps  (eq. 4)."""
-    return (extract(schedule.sqrt_alphas_cumprod, t, x_0.shape) * x_0
-            + extract(schedule.sqrt_one_minus_alphas_cumprod, t, x_0.shape) * noise)
+    """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps  (eq. 4); t integer or real."""
+    abar = alphas_at(schedule, t).to(torch.float32)[:, None]  # (N, 1)
+    return abar.sqrt() * x_0 + (1 - abar).sqrt() * noise
 
 
-def loss(model: EpsFn, x_0: torch.Tensor, schedule: Schedule,
-         generator: torch.Generator) -> torch.Tensor:
-    """L_simple (eq. 14): t ~ U{0..T-1}, eps ~ N(0, I), mean || eps - eps_theta(x_t, t) ||^2."""
-    t = torch.randint(0, schedule.T, (x_0.shape[0],), generator=generator)
+def loss(model: EpsFn, x_0: torch.Tensor, schedule: Schedule, generator: torch.Generator,
+         cfg: DDPMConfig | None = None) -> torch.Tensor:
+    """Mean of w(sigma_t) || eps - eps_theta(x_t, t) ||^2 with t from draw_t: with cfg None (or
+    its defaults) L_simple (eq. 14), t ~ U{0..T-1}, eps ~ N(0, I), w = 1."""
+    cfg = cfg or DDPMConfig(timesteps=schedule.T)
+    t = draw_t(schedule, cfg.t_sampling, x_0.shape[0], generator, cfg.p_mean, cfg.p_std,
+               cfg.t_draws)
     eps = torch.randn(x_0.shape, generator=generator)
-    return ((eps - model(q_sample(x_0, t, schedule, eps), t)) ** 2).sum(-1).mean()
+    w = loss_weight(cfg, sigma_at(schedule, t)).to(torch.float32)
+    return (w * ((eps - model(q_sample(x_0, t, schedule, eps), t)) ** 2).sum(-1)).mean()
 
 
 def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, s: Schedule) -> torch.Tensor:
@@ -141,7 +203,7 @@ def p_sample(eps_fn: EpsFn, x_t: torch.Tensor, t: int, schedule: Schedule,
     return mean + extract(schedule.posterior_variance, tt, x_t.shape).sqrt() * noise
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def p_sample_loop_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule,
                               generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Yield x_T, x_{T-1}, ..., x_0 (T + 1 tensors of shape (N, d))."""
@@ -170,7 +232,7 @@ def ddim_timesteps(T: int, n_steps: int, spacing: Spacing = "quadratic") -> list
     return [int(t) for t in taus[::-1]]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def ddim_sample_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule,
                             n_steps: int, eta: float = 0.0,
                             generator: torch.Generator | None = None,
@@ -192,16 +254,47 @@ def ddim_sample_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule
         yield x
 
 
+# continuous t, for the samplers that step in sigma (blog.heun): log sigma_t is linear in t
+# between the integer t, so every real t in [0, T - 1] has one noise level and back
+def sigma_at(schedule: Schedule, t: torch.Tensor) -> torch.Tensor:
+    """sigma_t for real t in [0, T - 1], float64; equal to schedule.sigmas at integer t."""
+    return _lerp_exp(schedule.sigmas.log(), t)
+
+
+def _lerp_exp(log_sigmas: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    t = t.to(torch.float64).clamp(0, len(log_sigmas) - 1)
+    i = t.floor().long().clamp(max=len(log_sigmas) - 2)
+    return torch.lerp(log_sigmas[i], log_sigmas[i + 1], t - i).exp()
+
+
+def t_at(schedule: Schedule, sigma: torch.Tensor) -> torch.Tensor:
+    """The real t with sigma_t = sigma (float64); 0 or T - 1 outside [sigma_0, sigma_{T-1}]."""
+    log_sigmas, log_sigma = schedule.sigmas.log(), sigma.to(torch.float64).log()
+    i = (torch.searchsorted(log_sigmas, log_sigma) - 1).clamp(0, schedule.T - 2)
+    t = i + (log_sigma - log_sigmas[i]) / (log_sigmas[i + 1] - log_sigmas[i])
+    return t.clamp(0, schedule.T - 1)
+
+
 def exact_eps(mixture: GaussianMixture, schedule: Schedule) -> EpsFn:
-    """eps*(x_t, t) = -sqrt(1 - abar_t) grad log q_t(x_t), with q_t = mixture.vp(abar_t)."""
-    noised = [mixture.vp(float(a)) for a in schedule.alphas_cumprod]
+    """eps*(x_t, t) = -sqrt(1 - abar_t) grad log q_t(x_t), with q_t = mixture.vp(abar_t); t may
+    be real (alphas_at)."""
+    noised: dict[float, tuple[float, GaussianMixture]] = {}  # t -> (abar_t, q_t)
+
+    def eps_at(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # t: one level, 0-dim
+        if t.item() not in noised:
+            abar = alphas_at(schedule, t).item()
+            noised[t.item()] = abar, mixture.vp(abar)
+        abar, q_t = noised[t.item()]
+        return -math.sqrt(1.0 - abar) * q_t.score_torch(x_t)
 
     def eps_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        levels = torch.unique(t)
+        if len(levels) == 1:  # a sampler's step: one t for the whole batch
+            return eps_at(x_t, levels[0])
         out = torch.empty_like(x_t)
-        for ti in torch.unique(t).tolist():
-            m = t == ti
-            out[m] = -schedule.sqrt_one_minus_alphas_cumprod[ti].item() * noised[ti].score_torch(
-                x_t[m])
+        for level in levels:
+            m = t == level
+            out[m] = eps_at(x_t[m], level)
         return out
 
     return eps_fn
@@ -223,7 +316,7 @@ def trajectory(steps: Iterator[torch.Tensor]) -> torch.Tensor:
 # the family, as blog.models and the build stages train it
 def _eps_loss(cfg):
     schedule = schedule_from(cfg.ddpm)
-    return lambda m, x, g: loss(m, x, schedule, g)
+    return lambda m, x, g: loss(m, x, schedule, g, cfg.ddpm)
 
 
 FAMILY = Family("ddpm", ("config", "mixture", "nets", "train", "ddpm"),

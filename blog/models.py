@@ -1,9 +1,11 @@
 """The registry of the post's models: which trained family each needs, how each samples.
 
-Three trained families (vae, score, ddpm) serve nine samplers plus the data itself; the `-exact`
-samplers run the same algorithm on the closed-form score / noise of the noised mixture, which
-separates the network's error from the sampler's. `trained(family, cfg)` returns cached weights
-when the config, seed and code match (blog.weights), and trains otherwise.
+Three trained families (vae, score, ddpm) serve ten samplers plus the data itself; the `-exact`
+twins run the same algorithm on the closed-form score / noise of the noised mixture, which
+separates the network's error from the sampler's. A sampler and its twin draw from the same
+seeded generator in the same order, so given one seed they start from the same noise and add the
+same noise at every step. `trained(family, cfg)` returns cached weights when the config, seed and
+code match (blog.weights), and trains otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from blog import ddpm, score, vae, weights
+from blog import ddpm, heun, score, vae, weights
 from blog.config import PostConfig, derive_seed
 from blog.mixture import GaussianMixture, from_config
 from blog.train import Family, progress_steps, torch_threads, train_family
@@ -31,10 +33,12 @@ class ModelName(StrEnum):
     ANNEALED_LANGEVIN = "annealed-langevin"
     DDPM = "ddpm"
     DDIM = "ddim"
+    HEUN = "heun"
     LANGEVIN_EXACT = "langevin-exact"
     ANNEALED_LANGEVIN_EXACT = "annealed-langevin-exact"
     DDPM_EXACT = "ddpm-exact"
     DDIM_EXACT = "ddim-exact"
+    HEUN_EXACT = "heun-exact"
 
 
 def mixture_of(cfg: PostConfig) -> GaussianMixture:
@@ -96,6 +100,12 @@ class ModelSpec:
     family: str | None  # the trained family it needs; None: closed form only
     sampler: Sampler
     n_steps: Callable[[PostConfig], int]  # how many steps the sampler yields after x_0
+    nfe: Callable[[PostConfig], int]  # network (or exact score) evaluations per sample
+
+    @property
+    def algorithm(self) -> str:
+        """The sampler without its '-exact': a twin pair shares it, and so its random draws."""
+        return self.name.value.removesuffix("-exact")
 
 
 REGISTRY: dict[ModelName, ModelSpec] = {}
@@ -145,6 +155,12 @@ def _annealed(model, cfg, n, g):
                                    c.n_steps_each, g, c.denoise)
 
 
+def _heun(model, cfg, n, g):
+    z = torch.randn((n, 2), generator=g)
+    return heun.heun_sample_progressive(_eps_fn(model, cfg), z, ddpm.schedule_from(cfg.ddpm),
+                                        cfg.ddpm.heun_steps)
+
+
 def _vae(model, cfg, n, g):
     yield vae.sample(model, n, g)
 
@@ -162,19 +178,21 @@ def _annealed_len(c):
     return c.score.n_sigmas * c.score.n_steps_each + int(c.score.denoise)
 
 
-for _name, _fam, _sampler, _len in [
-    (ModelName.DATA, None, _data, lambda c: 0),
-    (ModelName.VAE, "vae", _vae, lambda c: 0),
-    (ModelName.LANGEVIN, "score", _langevin, lambda c: c.score.langevin_steps),
-    (ModelName.ANNEALED_LANGEVIN, "score", _annealed, _annealed_len),
-    (ModelName.DDPM, "ddpm", _ddpm, lambda c: c.ddpm.timesteps),
-    (ModelName.DDIM, "ddpm", _ddim, _ddim_len),
-    (ModelName.LANGEVIN_EXACT, None, _langevin, lambda c: c.score.langevin_steps),
-    (ModelName.ANNEALED_LANGEVIN_EXACT, None, _annealed, _annealed_len),
-    (ModelName.DDPM_EXACT, None, _ddpm, lambda c: c.ddpm.timesteps),
-    (ModelName.DDIM_EXACT, None, _ddim, _ddim_len),
+# name, family, sampler, steps yielded after x_0, evaluations per sample
+for _name, _fam, _sampler, _len, _nfe in [
+    (ModelName.DATA, None, _data, lambda c: 0, lambda c: 0),
+    (ModelName.VAE, "vae", _vae, lambda c: 0, lambda c: 1),
+    (ModelName.LANGEVIN, "score", _langevin, lambda c: c.score.langevin_steps, None),
+    (ModelName.ANNEALED_LANGEVIN, "score", _annealed, _annealed_len, None),
+    (ModelName.DDPM, "ddpm", _ddpm, lambda c: c.ddpm.timesteps, None),
+    (ModelName.DDIM, "ddpm", _ddim, _ddim_len, None),
+    (ModelName.HEUN, "ddpm", _heun, lambda c: c.ddpm.heun_steps,
+     lambda c: heun.n_evaluations(c.ddpm.heun_steps)),
 ]:
-    register(ModelSpec(_name, _fam, _sampler, _len))
+    _nfe = _nfe or _len  # one evaluation per step
+    register(ModelSpec(_name, _fam, _sampler, _len, _nfe))
+    if _fam in ("score", "ddpm"):
+        register(ModelSpec(ModelName(f"{_name.value}-exact"), None, _sampler, _len, _nfe))
 
 
 def sample_progressive(name: ModelName | str, cfg: PostConfig, n: int, seed: int,
@@ -187,7 +205,7 @@ def sample_progressive(name: ModelName | str, cfg: PostConfig, n: int, seed: int
         model = None
     elif model is None:
         model = trained(spec.family, cfg, progress).model
-    g = torch.Generator().manual_seed(derive_seed(seed, spec.name.value, "sample"))
+    g = torch.Generator().manual_seed(derive_seed(seed, spec.algorithm, "sample"))
     steps = spec.sampler(model, cfg, n, g)
     with torch_threads(SAMPLE_THREADS):
         yield from progress_steps(steps, f"sample {spec.name.value}", spec.n_steps(cfg), progress)

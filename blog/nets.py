@@ -1,6 +1,7 @@
 """The one small network every model of the post uses: an MLP conditioned on a scalar.
 
-    h_0 = SiLU(W_0 x + E_0 e(c)),  h_l = SiLU(W_l h_{l-1} + E_l e(c)),  out = W_out h_L
+    h_0 = SiLU(W_0 x + b_0 + E_0 e(c)),  h_l = SiLU(W_l h_{l-1} + b_l + E_l e(c)),
+    out = W_out h_L + b_out,  E_l e = Linear_l(SiLU(Linear(emb(c))))
 
 e(c) is the sinusoidal embedding of Vaswani et al. (2017, sec. 3.5), as DDPM uses for t (Ho et al.
 2020, appendix B), applied to c in [0, 1] (t / T for DDPM, the position of log sigma in the NCSN
@@ -41,18 +42,29 @@ class MLP(nn.Module):
         self.out = nn.Linear(hidden, d_out)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        biases: list[torch.Tensor | float] = [0.0] * len(self.layers)
+        # one bias per layer: b_l + E_l e(c), (hidden,) or (N, hidden)
+        biases = [layer.bias for layer in self.layers]
         if self.emb_dim:
-            # samplers pass one c for the whole batch: embed it once, broadcast (N, hidden)
-            shared = c.numel() > 1 and bool((c == c[0]).all())
-            e = self.embed(sinusoidal_embedding(c[:1] if shared else c, self.emb_dim,
-                                                self.max_freq))
-            biases = [film(e) for film in self.film]
+            levels, index = _levels(c)  # each distinct c is embedded once: (U,), (N,) or None
+            e = self.embed(sinusoidal_embedding(levels, self.emb_dim, self.max_freq))  # (U, hidden)
+            biases = [b + film(e) for b, film in zip(biases, self.film, strict=True)]
+            if index is not None:
+                biases = [b[index] for b in biases]  # (N, hidden)
+        # without autograd (sampling) the activations are overwritten in place: half the time
+        inplace = not torch.is_grad_enabled()
         h = x
         for layer, bias in zip(self.layers, biases, strict=True):
-            h = layer(h) + bias
-            h = nn.functional.silu(h)
+            h = nn.functional.silu(torch.addmm(bias, h, layer.weight.t()), inplace=inplace)
         return self.out(h)
+
+
+def _levels(c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The distinct values of c (N,) and the index of each c among them; (c[:1], None) when all
+    are equal (a sampler's step), so the caller broadcasts instead of gathering."""
+    c = c.reshape(-1)
+    if c.numel() == 1 or bool((c == c[0]).all()):
+        return c[:1], None
+    return torch.unique(c, return_inverse=True)
 
 
 def n_params(model: nn.Module) -> int:

@@ -77,7 +77,7 @@ def exact_score(mixture: GaussianMixture) -> ScoreFn:
     return score_fn
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def langevin(score_fn: ScoreFn, x: torch.Tensor, sigma: float, step_size: float, n_steps: int,
              generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Eq. 4 at one noise level: yield x_0 and each of the n_steps updates."""
@@ -88,7 +88,7 @@ def langevin(score_fn: ScoreFn, x: torch.Tensor, sigma: float, step_size: float,
         yield x
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def annealed_langevin(score_fn: ScoreFn, x: torch.Tensor, sigmas: torch.Tensor, step_lr: float,
                       n_steps_each: int, generator: torch.Generator,
                       denoise: bool = True) -> Iterator[torch.Tensor]:

@@ -4,7 +4,9 @@ Infinite data: each step draws `batch_size` new x_0 ~ p from the closed-form mix
 generator, and the loss draws its own noise from a torch.Generator, both seeded from the config
 seed. Warm-up then cosine learning-rate decay; an exponential moving average of the weights
 (Polyak averaging, as DDPM samples with; Ho et al. 2020, appendix B) is what is returned.
-Training runs on one thread whatever the caller set: the result never depends on it.
+Training runs on one thread whatever the caller set: the result never depends on it. It stops at
+the first non-finite loss (TrainingDiverged, naming the step and the value): no NaN weights are
+ever returned or cached.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class Family:
     config: Callable[[PostConfig], TrainConfig]  # the family's hyperparameters
     build: Callable[[PostConfig], nn.Module]  # an untrained network
     loss: Callable[[PostConfig], LossFn]
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite: training stops there, names the step and the value."""
 
 
 @dataclass
@@ -78,8 +84,10 @@ def fit(model: nn.Module, loss_fn: LossFn, data: GaussianMixture, cfg: TrainConf
     """Train `model` in place; return (the EMA copy, or the model when ema_decay = 0; History)."""
     rng = np.random.default_rng(derive_seed(seed, name, "data"))
     gen = torch.Generator().manual_seed(derive_seed(seed, name, "noise"))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    params = list(model.parameters())
+    opt = torch.optim.Adam(params, lr=cfg.lr, fused=True)  # one kernel for all tensors
     ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema_decay > 0 else None
+    ema_params = list(ema.parameters()) if ema is not None else []
     losses: list[float] = []
     bar = ProgressBar(f"train {name}", cfg.steps) if progress else None
     start = time.perf_counter()
@@ -89,6 +97,11 @@ def fit(model: nn.Module, loss_fn: LossFn, data: GaussianMixture, cfg: TrainConf
                 group["lr"] = lr_at(step, cfg)
             x_0 = torch.from_numpy(data.sample(cfg.batch_size, rng).astype(np.float32))
             loss = loss_fn(model, x_0, gen)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"training {name}: the loss is {value} at step {step} of "
+                                       f"{cfg.steps}; nothing was saved (is {name}.lr = "
+                                       f"{cfg.lr:g} too large?)")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -96,9 +109,8 @@ def fit(model: nn.Module, loss_fn: LossFn, data: GaussianMixture, cfg: TrainConf
                 with torch.no_grad():
                     # warm-started decay: min(decay, (1 + step) / (10 + step))
                     d = min(cfg.ema_decay, (1 + step) / (10 + step))
-                    for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
-                        p_ema.lerp_(p, 1 - d)
-            losses.append(loss.item())
+                    torch._foreach_lerp_(ema_params, params, 1 - d)
+            losses.append(value)
             if bar:
                 bar.update(step + 1, f"loss {losses[-1]:.4f}")
     if bar:

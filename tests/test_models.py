@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from blog import metrics, models, weights
+from blog import ddpm, metrics, models, score, weights
 from blog.config import load
 
 pytestmark = pytest.mark.slow
@@ -27,14 +27,14 @@ def fast():
     return load("fast")
 
 
-@pytest.mark.parametrize("name", ["vae", "langevin", "annealed-langevin", "ddpm", "ddim"])
+@pytest.mark.parametrize("name", ["vae", "langevin", "annealed-langevin", "ddpm", "ddim", "heun"])
 def test_each_learned_model_covers_all_modes(name, fast):
     x = models.sample(name, fast, 4000, seed=11)
     assert x.shape == (4000, 2) and x.dtype == np.float64
     assert metrics.modes_covered(x, models.mixture_of(fast)) == 8
 
 
-@pytest.mark.parametrize("name", ["annealed-langevin", "ddpm", "ddim"])
+@pytest.mark.parametrize("name", ["annealed-langevin", "ddpm", "ddim", "heun"])
 def test_diffusion_and_annealed_samples_concentrate_on_the_modes(name, fast):
     """Even the tiny fast profile puts several times the mass of a blurred ring (~6 %) within
     3 sigma and no mode gets twice its share; the default profile's quality is the benchmark's."""
@@ -108,3 +108,52 @@ def test_trajectories_have_one_frame_per_step():
     cfg = load("fast")
     traj = models.sample_trajectory("ddim-exact", cfg, 20, seed=0)
     assert traj.shape == (cfg.ddpm.ddim_steps + 1, 20, 2)
+
+
+class ExactNet(torch.nn.Module):
+    """A stand-in for a trained network that returns the exact noise (DDPM family) and the exact
+    score (score family): a learned sampler run with it must be its exact twin, draw for draw."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        mixture = models.mixture_of(cfg)
+        self.eps = ddpm.exact_eps(mixture, ddpm.schedule_from(cfg.ddpm))
+        self.score_fn = score.exact_score(mixture)
+
+    def forward(self, x_t, t):
+        return self.eps(x_t, t)
+
+
+TWINS = ["langevin", "annealed-langevin", "ddpm", "ddim", "heun"]
+SMALL = ["ddpm.timesteps=40", "ddpm.ddim_steps=8", "ddpm.heun_steps=5", "ddpm.ddim_eta=0.5",
+         "score.n_steps_each=4", "score.langevin_steps=30"]
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_a_learned_sampler_and_its_exact_twin_share_every_random_draw(name):
+    """With the network replaced by the exact noise / score, the learned sampler and its
+    '-exact' twin give the same trajectory to the bit under one seed: the same starting noise and
+    the same noise at every step (DDIM with eta > 0 and the Langevin samplers draw per step).
+    Another seed changes it: the draws are really there."""
+    cfg = load("fast", SMALL)
+    exact = ExactNet(cfg)
+
+    def path(sampler, seed):
+        return ddpm.trajectory(models.sample_progressive(sampler, cfg, 64, seed, model=exact))
+
+    learned = path(name, 5)
+    assert torch.equal(learned, path(f"{name}-exact", 5))
+    assert len(learned) == models.REGISTRY[models.ModelName(name)].n_steps(cfg) + 1
+    assert not torch.equal(learned[0], path(name, 6)[0])
+
+
+def test_every_learned_score_or_diffusion_sampler_has_a_twin_with_its_evaluation_count():
+    cfg = load("fast")
+    for name in TWINS:
+        spec = models.REGISTRY[models.ModelName(name)]
+        twin = models.REGISTRY[models.ModelName(f"{name}-exact")]
+        assert twin.family is None and spec.algorithm == twin.algorithm == name
+        assert spec.nfe(cfg) == twin.nfe(cfg)
+    nfe = {n: models.REGISTRY[models.ModelName(n)].nfe(cfg) for n in ["ddpm", "ddim", "heun"]}
+    assert nfe == {"ddpm": cfg.ddpm.timesteps, "ddim": cfg.ddpm.ddim_steps,
+                   "heun": 2 * cfg.ddpm.heun_steps - 1}
