@@ -12,7 +12,7 @@ from __future__ import annotations
 from blog.stages.common import load_model, post_config, save_figure, seed_for
 from figures_pipeline import Figure, stage
 
-EVALUATIONS = (10, 20, 50, 100, 200, 1000)  # budgets: network evaluations per sample
+EVALUATIONS = (10, 20, 50, 100, 200, 500)  # budgets: network evaluations per sample
 N_SWEEP = 2000  # samples per point of a curve
 SAMPLERS = ("DDPM", "DDIM", "Heun", "annealed Langevin")
 
@@ -32,7 +32,7 @@ def sampler_at(sampler: str, budget: int, cfg):
         return "heun", replace(cfg, ddpm=replace(d, heun_steps=max(2, (budget + 1) // 2)))
     if sampler == "annealed Langevin":  # L levels of k steps, plus the final denoising step
         return "annealed-langevin", replace(cfg, score=replace(
-            s, n_steps_each=max(1, (budget - int(s.denoise)) // s.n_sigmas)))
+            s, n_steps_each=max(1, round(budget / s.n_sigmas))))
     raise ValueError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
 
 

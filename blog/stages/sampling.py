@@ -4,8 +4,8 @@ Each draws post.samples points (blog/post.toml) and measures them against the ex
 closed form (blog.metrics: every number with its 95 % interval). A learned sampler and its
 exact-score twin run the same algorithm with the same number of steps from the same seed, so they
 start from the same noise and draw the same noise at every step: their difference is paired, and
-what is left of it is the network's error. The sampling time is the median of a few repeated runs
-on TIMING_N samples.
+what is left of it is the network's error. The samples are drawn in BATCHES batches, each timed:
+the sampling time is the median over the batches.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 from blog.stages.common import load_model, post_config, seed_for
 from figures_pipeline import stage
 
-TIMING_N = 1000  # samples per timed run
-TIMING_REPEATS = 3  # timed runs; the table reports their median
+BATCHES = 5  # the samples are drawn in this many timed batches; the table reports the median
 
 
 def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
@@ -24,6 +23,8 @@ def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
     sampler whose exact twin is in `names`, the paired differences learned - exact}.
     `snapshots` = (name, steps, file) also keeps that sampler's x after each of the given steps
     (0 = its starting point)."""
+    import statistics
+
     import numpy as np
 
     from blog import metrics, models
@@ -37,22 +38,18 @@ def sample_and_measure(ctx, family: str | None, names: list[str], artifact: str,
     arrays, values = {}, {}
     for name in names:
         spec = models.REGISTRY[models.ModelName(name)]
-        keep = set(snapshots[1]) if snapshots and snapshots[0] == name else set()
-        kept = {}
-        for i, x in enumerate(models.sample_progressive(name, cfg, n, seed, progress=True,
-                                                        model=model)):
-            if i in keep:
-                kept[f"step_{i}"] = x.float().numpy()
+        keep = snapshots[1] if snapshots and snapshots[0] == name else []
+        x, kept, seconds = sample_timed(name, cfg, n, seed, model, keep)
         if kept:
             with open(ctx.artifact(snapshots[2]), "wb") as f:
                 np.savez(f, **kept)
         key = name.replace("-", "_")
-        arrays[key] = x.double().numpy()
-        report = metrics.evaluate(arrays[key], mixture).as_dict()
+        arrays[key] = x
+        report = metrics.evaluate(x, mixture).as_dict()
         values[key] = {**report, "log_density_deficit": deficit(report),
                        "nfe": spec.nfe(cfg), "exact": spec.family is None,
-                       "seconds_per_1000": median_seconds(name, cfg, seed, model) * 1000 / TIMING_N,
-                       "timing_repeats": TIMING_REPEATS}
+                       "seconds_per_1000": statistics.median(seconds) * 1000 * BATCHES / n,
+                       "timing_repeats": BATCHES}
         if name == "data":
             values[key]["off_mode_expected"] = exact_off_mode_fraction(mixture.dim)
     for key in values:
@@ -72,19 +69,32 @@ def deficit(report: dict) -> dict:
     return {"value": h - e["value"], "lo": h - e["hi"], "hi": h - e["lo"], "n": e["n"]}
 
 
-def median_seconds(name: str, cfg, seed: int, model) -> float:
-    """The median wall time of TIMING_REPEATS runs of the sampler on TIMING_N samples."""
-    import statistics
+def sample_timed(name: str, cfg, n: int, seed: int, model, keep: list[int]):
+    """The sampler's n final points (float64), drawn in BATCHES equal batches (batch b from the
+    seed derived from (seed, b), so a twin pair still shares every draw); the points after each
+    step in `keep`, {"step_i": (n, d) float32}; and each batch's wall time."""
     import time
 
-    from blog import models
+    import numpy as np
 
-    times = []
-    for _ in range(TIMING_REPEATS):
+    from blog import models
+    from blog.config import derive_seed
+
+    if n % BATCHES:
+        raise ValueError(f"post.samples = {n} must be a multiple of {BATCHES} (the timed batches)")
+    finals, kept, seconds = [], {i: [] for i in keep}, []
+    for b in range(BATCHES):
         start = time.perf_counter()
-        models.sample(name, cfg, TIMING_N, seed, model=model)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, x in enumerate(models.sample_progressive(name, cfg, n // BATCHES,
+                                                        derive_seed(seed, f"batch {b}"),
+                                                        progress=b == 0,
+                                                        model=model)):
+            if i in kept:
+                kept[i].append(x.float().numpy())
+        seconds.append(time.perf_counter() - start)
+        finals.append(x.double().numpy())
+    return (np.concatenate(finals), {f"step_{i}": np.concatenate(v) for i, v in kept.items()},
+            seconds)
 
 
 def exact_off_mode_fraction(dim: int, n_sd: float = 3.0) -> float:
