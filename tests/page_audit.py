@@ -33,15 +33,22 @@ BUDGETS = {"full": 1_000_000, "first": 250_000}
 VIEWPORT_HEIGHT = 900
 
 # Every <img> and <video> of the page: what it shows, at which size, from which file.
-_MEDIA = """() => [...document.querySelectorAll('img, video')].map(e => {
+_MEDIA = """async () => Promise.all([...document.querySelectorAll('img, video')].map(async e => {
   const video = e.tagName === 'VIDEO';
   const r = e.getBoundingClientRect();
-  return {tag: e.tagName.toLowerCase(), url: e.currentSrc || e.src || '',
-          shown: r.width > 0 && r.height > 0,
-          displayed: [Math.round(r.width), Math.round(r.height)],
-          intrinsic: video ? [e.videoWidth, e.videoHeight] : [e.naturalWidth, e.naturalHeight],
+  const url = e.currentSrc || e.src || '';
+  let intrinsic = video ? [e.videoWidth, e.videoHeight] : [0, 0];
+  if (!video && url && e.complete && e.naturalWidth) {
+    // the file's own pixels: naturalWidth of a srcset image is divided by its density
+    const probe = new Image();
+    probe.src = url;
+    try { await probe.decode(); intrinsic = [probe.naturalWidth, probe.naturalHeight]; }
+    catch (err) { intrinsic = [0, 0]; }
+  }
+  return {tag: e.tagName.toLowerCase(), url, shown: r.width > 0 && r.height > 0,
+          displayed: [Math.round(r.width), Math.round(r.height)], intrinsic,
           width: e.getAttribute('width'), height: e.getAttribute('height')};
-})"""
+}))"""
 
 
 @dataclass
