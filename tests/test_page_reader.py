@@ -135,10 +135,12 @@ def test_the_animation_plays_in_the_look_of_the_page(browser, site_url, width, s
     state = _video_state(page)
     assert not state["paused"] and state["src"].endswith("/" + variant), state
     button = page.locator("figure.animation button.play")
-    assert button.is_visible() and button.inner_text() == "Pause"
+    button.scroll_into_view_if_needed()
+    assert button.is_visible() and button.text_content() == "Pause"
+    assert button.get_attribute("aria-pressed") == "true"
     button.click()
     assert _video_state(page)["paused"]
-    assert button.inner_text() == "Play"
+    assert button.text_content() == "Play" and button.get_attribute("aria-pressed") == "false"
     assert v.problems == []
     page.context.close()
 
@@ -156,7 +158,7 @@ def test_reduced_motion_leaves_the_animation_paused_on_its_poster(browser, site_
     poster = page.locator("figure.animation picture img")
     assert poster.is_visible() and poster.evaluate("i => i.complete && i.naturalWidth > 0")
     button = page.locator("figure.animation button.play")
-    assert button.is_visible() and button.inner_text() == "Play"
+    assert button.is_visible() and button.text_content() == "Play"
     button.click()
     page.wait_for_function(
         "() => document.querySelector('figure.animation video').currentTime > 0.2",
