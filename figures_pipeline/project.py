@@ -31,7 +31,8 @@ CACHE_DIR = ".cache/figures"
 STATIC_DIR = "static/posts"
 # Import name -> distribution of the packages whose version shapes a stage's output.
 TRACKED_PACKAGES = {"torch": "torch", "numpy": "numpy", "matplotlib": "matplotlib",
-                    "imageio": "imageio", "PIL": "pillow", "scipy": "scipy"}
+                    "imageio": "imageio", "imageio_ffmpeg": "imageio-ffmpeg", "PIL": "pillow",
+                    "scipy": "scipy"}
 
 
 class ProjectError(ValueError):

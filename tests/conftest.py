@@ -63,8 +63,16 @@ class FastPost:
 
 @pytest.fixture(scope="session")
 def fast_post(tmp_path_factory: pytest.TempPathFactory) -> FastPost:
-    """The real post built from scratch with the fast profile, in a copy of the project."""
+    """The real post built from scratch with the fast profile, in a copy of the project.
+
+    SITE_TEST_PROJECT=DIR reuses a copy already built there (to iterate on the site and browser
+    tests without rebuilding the post); it is only read: the site is built from a copy of it."""
     from post_helpers import copy_project, pipeline
 
+    if prebuilt := os.environ.get("SITE_TEST_PROJECT"):
+        root = Path(prebuilt)
+        if not (root / "figures.lock").is_file():
+            pytest.fail(f"SITE_TEST_PROJECT={prebuilt}: no built project there", pytrace=False)
+        return FastPost(root, subprocess.CompletedProcess(["prebuilt"], 0, "", ""))
     root = copy_project(tmp_path_factory.mktemp("post") / "project")
     return FastPost(root, pipeline(root, "build", "--profile", "fast"))

@@ -9,7 +9,8 @@ Importable helpers (no pytest here), used by tests/conftest.py and any test that
   image a post references whose file is missing (a multi-frame GIF for ``.gif``, a PNG otherwise).
 - ``build_site(src_root, dest) -> Path``: copy, then ``hugo --minify --panicOnWarning
   --printPathWarnings`` (the flags of ``make site``) with its cache in ``dest``; returns public/.
-- ``serve(directory)``: a context manager serving a folder on 127.0.0.1 (free port), yields the URL.
+- ``serve(directory)``: a context manager serving a folder on 127.0.0.1 (free port) as GitHub
+  Pages does (text gzipped, byte ranges for media); yields the URL.
 - ``count_math(markdown)``: inline and display formulas of a Markdown source, outside code.
 
 Run ``python tests/site_helpers.py chroma-light|chroma-dark`` to print the Chroma stylesheets that
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import http.server
 import importlib.util
+import io
 import os
 import re
 import shutil
@@ -163,16 +166,71 @@ def build(
     return SiteBuild(source=site, public=public, placeholders=made)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+# What GitHub Pages compresses: text, not images or video (those are compressed already).
+GZIP_SUFFIXES = (".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".map", ".webmanifest")
+
+
+class _PagesHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder as GitHub Pages does for the tests and `make audit`: text gzipped when the
+    client accepts it (Content-Encoding: gzip), byte ranges (206) for media, no request log."""
+
     def log_message(self, format, *args):  # noqa: A002 - signature of the base class
         pass
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            if not self.path.split("?", 1)[0].endswith("/"):
+                return super().send_head()  # the redirect to the folder's URL with a slash
+            path = path / "index.html"
+        if not path.is_file():
+            return super().send_head()  # 404
+        data = path.read_bytes()
+        ctype = self.guess_type(str(path))
+        gzipped = path.suffix in GZIP_SUFFIXES and "gzip" in self.headers.get("Accept-Encoding", "")
+        status, headers = 200, {"Content-Type": ctype, "Accept-Ranges": "bytes"}
+        if gzipped:
+            data = gzip.compress(data, compresslevel=6, mtime=0)
+            headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        else:
+            span = _byte_range(self.headers.get("Range", ""), len(data))
+            if span is not None:
+                start, end = span
+                status = 206
+                headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+                data = data[start:end + 1]
+        self.send_response(status)
+        for key, value in {**headers, "Content-Length": str(len(data))}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        return io.BytesIO(data)
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """(first, last) byte of a single `Range: bytes=a-b` / `a-` / `-n` request, else None."""
+    m = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    if not m or not (m.group(1) or m.group(2)) or size == 0:
+        return None
+    if m.group(1):
+        start = int(m.group(1))
+        end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    else:
+        start, end = max(0, size - int(m.group(2))), size - 1
+    return (start, end) if start <= end else None
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a browser that hung up early
+            super().handle_error(request, client_address)
 
 
 @contextlib.contextmanager
 def serve(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port); yields the base URL ending in /."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """Serve ``directory`` on 127.0.0.1 (a free port) as GitHub Pages does (gzip, ranges);
+    yields the base URL ending in /."""
+    handler = functools.partial(_PagesHandler, directory=str(directory))
+    server = _QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

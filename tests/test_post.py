@@ -7,6 +7,8 @@ The site and browser tests (test_site*.py) run on the same fast-profile build: s
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from post_helpers import POST, copy_project, mask_durations, outputs, pipeline
 
@@ -79,3 +81,18 @@ def test_the_committed_post_is_up_to_date_with_its_code(tmp_path):
     root = copy_project(tmp_path / "repo")
     result = pipeline(root, "check")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_an_undertrained_ddpm_fails_the_published_build_on_a_claim(tmp_path):
+    """The post's claims protect its prose: with the published profile and a DDPM trained for
+    30 steps (`--set ddpm.steps=30`), the build exits 1 and names a false claim by file:line,
+    the expression and the values it read; the claims hold on the committed post (see the test
+    above: `check` judges them over figures.lock)."""
+    root = copy_project(tmp_path / "repo")
+    result = pipeline(root, "build", "--set", "ddpm.steps=30", "--only", "ddpm_samples",
+                      "--jobs", "1")
+    assert result.returncode == 1, result.stderr[-3000:]
+    false = [ln for ln in result.stderr.splitlines() if "claim false: ddpm_samples." in ln]
+    assert false, result.stderr[-3000:]
+    assert all(re.match(r"error: [\w/.-]+\.(md|py):\d+: claim false: ", ln) for ln in false)
+    assert "(ddpm_samples.ddpm." in "".join(false)  # the values it read

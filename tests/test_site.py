@@ -172,7 +172,9 @@ def test_post_page_has_title_date_reading_time_toc_and_footer(site_build: SiteBu
     assert tags.find("time") and "min read" in html
     assert any(a.get("id") == "TableOfContents" for a in tags.find("nav"))
     assert tags.find("footer")
-    assert not tags.find("script"), "the post must be readable without JavaScript"
+    # one script, deferred: the animation's player; without it the post shows the GIF
+    scripts = tags.find("script")
+    assert len(scripts) == 1 and "defer" in scripts[0] and "/js/animation" in scripts[0]["src"]
 
 
 def test_post_math_is_typeset_at_build_time(site_build: SiteBuild):
@@ -256,7 +258,8 @@ def test_missing_image_fails_the_build(tmp_path):
 def test_figure_hook_output(tmp_path):
     body = '![Two & "quoted"](../generative-models/DDPM.png "Caption with $x$ math")\n'
     html = build_with_post(tmp_path, "figure-demo", body)
-    match = re.search(r"<figure>(<img [^>]*>)<figcaption>(.*?)</figcaption></figure>", html)
+    match = re.search(r"<figure><picture>(.*?)</picture><figcaption>(.*?)</figcaption></figure>",
+                      html)
     assert match, html
     (img,) = Tags(match.group(1)).find("img")
     assert img["alt"] == "Two & \u201cquoted\u201d"  # the typographer's quotes, escaped safely

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import PowerNorm
 
 from blog.mixture import GaussianMixture
-from blog.plots.style import BACKDROP_CMAP, GRID_SIZE, LIMITS
+from blog.plots.style import GRID_SIZE, LIMITS, theme
 
 
 def grid(limits: tuple[float, float] = LIMITS, n: int = GRID_SIZE):
@@ -78,8 +78,9 @@ def draw_backdrop(ax: Axes, mixture: GaussianMixture, limits: tuple[float, float
     p = mixture.prob(XY)
     top = float(p.max())
     levels = top * np.array([0.0, 0.002, 0.01, 0.04, 0.12, 0.3, 0.6, 1.0001])
-    ax.contourf(X, Y, p, levels=levels, cmap=BACKDROP_CMAP, norm=PowerNorm(0.5, 0, top),
+    th = theme()
+    ax.contourf(X, Y, p, levels=levels, cmap=th.backdrop, norm=PowerNorm(0.5, 0, top),
                 zorder=0, antialiased=True)
     if lines:
-        ax.contour(X, Y, p, levels=levels[1:-1], colors="#4A5A72", linewidths=0.5, alpha=0.8,
+        ax.contour(X, Y, p, levels=levels[1:-1], colors=th.contour, linewidths=0.5, alpha=0.8,
                    zorder=line_zorder)

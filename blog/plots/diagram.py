@@ -19,26 +19,29 @@ from matplotlib.patches import FancyArrowPatch
 
 from blog.mixture import GaussianMixture, ring
 from blog.plots.density import grid
-from blog.plots.style import DATA, DENSITY_CMAP, FIG_WIDTH, INK, LIMITS, MODEL, figure, styled
+from blog.plots.style import LIMITS, fig_width, figure, look, styled, theme
 
-THUMB = 0.78  # thumbnail side, inches
-DIAGRAM_HEIGHT = 4.3
+THUMB = 0.78  # thumbnail side, inches (0.56 in a narrow look)
+DIAGRAM_HEIGHT = 4.3  # inches (3.9 in a narrow look)
 
 
 def _thumb(fig: Figure, cx: float, cy: float, density: np.ndarray, label: str) -> tuple:
     """A density thumbnail centred at figure fraction (cx, cy); returns its (l, b, r, t)."""
-    w = THUMB / FIG_WIDTH
-    h = THUMB / DIAGRAM_HEIGHT
+    fw, fh = fig.get_size_inches()
+    side = 0.56 if look().narrow else THUMB
+    w, h = side / fw, side / fh
+    th = theme()
     ax = fig.add_axes((cx - w / 2, cy - h / 2, w, h))
     lo, hi = LIMITS
-    ax.imshow(density, origin="lower", extent=(lo, hi, lo, hi), cmap=DENSITY_CMAP,
+    ax.imshow(density, origin="lower", extent=(lo, hi, lo, hi), cmap=th.density_cmap,
               norm=PowerNorm(0.4, 0.0, float(density.max())), interpolation="bilinear")
     ax.set_xticks([])
     ax.set_yticks([])
     for s in ax.spines.values():
         s.set_visible(True)
-        s.set_color(INK)
-    fig.text(cx, cy - h / 2 - 0.012, label, ha="center", va="top", fontsize=14, color=INK)
+        s.set_color(th.ink)
+    fig.text(cx, cy - h / 2 - 0.012, label, ha="center", va="top",
+             fontsize=12 if look().narrow else 14, color=th.ink)
     return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
 
@@ -60,28 +63,31 @@ def diagram_ddpm(mixture: GaussianMixture | None = None,
     _, _, XY = grid(LIMITS, 90)
     prior = GaussianMixture(np.zeros((1, 2)), np.ones(1), np.ones(1))
     p_data, p_prior = mixture.prob(XY), prior.prob(XY)
-    fig = figure(FIG_WIDTH, DIAGRAM_HEIGHT, constrained=False)
+    narrow = look().narrow
+    fig = figure(fig_width(), 3.9 if narrow else DIAGRAM_HEIGHT, constrained=False)
+    th = theme()
+    small = 10 if narrow else 11  # the arrows' labels
     with styled():
         # --- VAE row
         y_vae = 0.74
         fig.text(0.015, 0.975, "VAE", ha="left", va="top", fontsize=13, weight="bold",
-                 color=INK)
+                 color=th.ink)
         nodes = [_thumb(fig, cx, y_vae, d, lab) for cx, d, lab in
                  ((0.14, p_data, r"$x$"), (0.5, p_prior, r"$z$"),
                   (0.86, p_data, r"$\hat{x}$"))]
-        for (a, b, text, color) in ((nodes[0], nodes[1], "encoder\n" r"$q_\phi(z \mid x)$", DATA),
-                                     (nodes[1], nodes[2], "decoder\n" r"$p_\theta(x \mid z)$",
-                                      MODEL)):
+        for (a, b, text, color) in (
+                (nodes[0], nodes[1], "encoder\n" r"$q_\phi(z \mid x)$", th.data),
+                (nodes[1], nodes[2], "decoder\n" r"$p_\theta(x \mid z)$", th.model)):
             _arrow(fig, (a[2], y_vae), (b[0], y_vae), color)
             fig.text((a[2] + b[0]) / 2, y_vae + 0.025, text, ha="center", va="bottom",
-                     fontsize=11, color=color, linespacing=1.3)
+                     fontsize=small, color=color, linespacing=1.3)
         fig.text(0.5, nodes[1][3] + 0.012, r"$\mathcal{N}(0, I)$", ha="center", va="bottom",
-                 fontsize=11, color=INK)
+                 fontsize=small, color=th.ink)
 
         # --- diffusion row
         y_dm = 0.3
         fig.text(0.015, 0.53, "Diffusion", ha="left", va="top", fontsize=13, weight="bold",
-                 color=INK)
+                 color=th.ink)
         xs = np.linspace(0.09, 0.91, 5)
         labels = (r"$x_0$", r"$x_1$", r"$x_{t-1}$", r"$x_t$", r"$x_T$")
         boxes = [_thumb(fig, cx, y_dm, mixture.vp(float(ab)).prob(XY), lab)
@@ -90,17 +96,18 @@ def diagram_ddpm(mixture: GaussianMixture | None = None,
             a, b = boxes[i], boxes[i + 1]
             dotted = i in (1, 3)
             ls = (0, (1.5, 2.5)) if dotted else "-"
-            _arrow(fig, (a[2], y_dm + 0.03), (b[0], y_dm + 0.03), DATA, rad=-0.35, ls=ls)
-            _arrow(fig, (b[0], y_dm - 0.03), (a[2], y_dm - 0.03), MODEL, rad=-0.35, ls=ls)
+            _arrow(fig, (a[2], y_dm + 0.03), (b[0], y_dm + 0.03), th.data, rad=-0.35, ls=ls)
+            _arrow(fig, (b[0], y_dm - 0.03), (a[2], y_dm - 0.03), th.model, rad=-0.35, ls=ls)
             if dotted:
                 fig.text((a[2] + b[0]) / 2, y_dm, r"$\cdots$", ha="center", va="center",
-                         fontsize=13, color=INK)
+                         fontsize=13, color=th.ink)
         mid = (boxes[2][2] + boxes[3][0]) / 2
         fig.text(mid, boxes[2][3] + 0.045, r"$q(x_t \mid x_{t-1})$", ha="center",
-                 va="bottom", fontsize=11, color=DATA)
+                 va="bottom", fontsize=small, color=th.data)
         fig.text(mid, boxes[2][1] - 0.075, r"$p_\theta(x_{t-1} \mid x_t)$", ha="center",
-                 va="top", fontsize=11, color=MODEL)
-        fig.text(0.5, 0.025, r"forward: fixed noising $\rightarrow$      "
+                 va="top", fontsize=small, color=th.model)
+        gap = "\n" if narrow else "      "  # one line, or two in a narrow look
+        fig.text(0.5, 0.025, r"forward: fixed noising $\rightarrow$" + gap +
                  r"$\leftarrow$ reverse: learned denoising", ha="center", va="bottom",
-                 fontsize=10.5, color=INK)
+                 fontsize=small if narrow else 10.5, color=th.ink)
     return fig

@@ -16,15 +16,14 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from blog.plots.style import (
-    DENSITY_CMAP,
-    FIG_WIDTH,
     FRAME_DPI,
-    INK,
     LIMITS,
-    MODEL,
+    fig_width,
     figure,
+    look,
     plane,
     styled,
+    theme,
 )
 
 
@@ -47,27 +46,37 @@ def density_frames(model_density: Sequence[np.ndarray], exact_density: Sequence[
     if not len(model_density) == len(exact_density) == len(t_values):
         raise ValueError("model_density, exact_density and t_values must have the same length")
     lo, hi = limits
-    fig = figure(FIG_WIDTH, 3.75, dpi=dpi, constrained=False)
+    th = theme()
+    # geometry in inches: two square panels side by side under their titles, the label and the
+    # progress bar below; a narrow look keeps the layout at its smaller width (larger text)
+    width = fig_width()
+    margin, gap, title_room, bar_room = 0.2, 0.25, 0.35, 0.45
+    side = (width - 2 * margin - gap) / 2
+    height = side + title_room + bar_room + 0.05
+    fig = figure(width, height, dpi=dpi, constrained=False)
     with styled():
-        gs = fig.add_gridspec(1, 2, left=0.035, right=0.965, bottom=0.115, top=0.925,
-                              wspace=0.08)
+        gs = fig.add_gridspec(1, 2, left=margin / width, right=1 - margin / width,
+                              bottom=bar_room / height, top=(bar_room + side) / height,
+                              wspace=gap / side)
         axes = [fig.add_subplot(gs[0, j]) for j in range(2)]
-        ax_bar = fig.add_axes((0.30, 0.03, 0.665, 0.045))
+        bar_left = margin + (1.45 if not look().narrow else 1.55)
+        ax_bar = fig.add_axes((bar_left / width, 0.12 / height, 1 - (bar_left + margin) / width,
+                               0.17 / height))
         images = []
         for ax, title in zip(axes, titles, strict=True):
             blank = np.zeros_like(np.asarray(model_density[0]), dtype=np.float64)
             images.append(ax.imshow(blank, origin="lower", extent=(lo, hi, lo, hi),
-                                    cmap=DENSITY_CMAP, vmin=0.0, vmax=1.0,
+                                    cmap=th.density_cmap, vmin=0.0, vmax=1.0,
                                     interpolation="nearest"))
             ax.set_title(title)
             plane(ax, limits, ticks=False)
-        label = fig.text(0.035, 0.0525, "", ha="left", va="center", fontsize=12, color=INK,
-                         family="DejaVu Sans Mono")
+        label = fig.text(margin / width, 0.205 / height, "", ha="left", va="center",
+                         fontsize=12, color=th.ink, family="DejaVu Sans Mono")
         ax_bar.set_xlim(0, 1)
         ax_bar.set_ylim(0, 1)
         ax_bar.set_axis_off()
-        ax_bar.add_patch(Rectangle((0, 0), 1, 1, fc="#E3E3E3", ec="none"))
-        bar = ax_bar.add_patch(Rectangle((0, 0), 1, 1, fc=MODEL, ec="none"))
+        ax_bar.add_patch(Rectangle((0, 0), 1, 1, fc=th.track, ec="none"))
+        bar = ax_bar.add_patch(Rectangle((0, 0), 1, 1, fc=th.model, ec="none"))
         frames = []
         for p_model, p_exact, t in zip(model_density, exact_density, t_values, strict=True):
             p_model = np.clip(np.asarray(p_model, dtype=np.float64), 0, None)

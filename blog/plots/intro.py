@@ -14,7 +14,7 @@ import math
 import numpy as np
 from matplotlib.figure import Figure
 
-from blog.plots.style import DATA, EXACT, FIG_WIDTH, INK, MODEL, MUTED, figure, finish, styled
+from blog.plots.style import figure, finish, styled, theme
 
 # Acklam's coefficients: central region |u - 1/2| <= 1/2 - U_LOW, and the two tails.
 _A = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
@@ -76,7 +76,8 @@ def inverse_cdf(u_samples: np.ndarray, *, learned: tuple[np.ndarray, np.ndarray]
     """
     u = np.asarray(u_samples, dtype=np.float64).ravel()
     x = norm_ppf(u)
-    fig = figure(FIG_WIDTH, 5.0)
+    th = theme()
+    fig = figure(height=5.0)
     with styled():
         gs = fig.add_gridspec(2, 2, width_ratios=(2.1, 1), height_ratios=(2.1, 1))
         ax_f = fig.add_subplot(gs[0, 0])
@@ -85,9 +86,9 @@ def inverse_cdf(u_samples: np.ndarray, *, learned: tuple[np.ndarray, np.ndarray]
         ax_e = fig.add_subplot(gs[1, 1])
 
         ug = np.linspace(1e-4, 1 - 1e-4, 400)
-        ax_f.plot(ug, norm_ppf(ug), color=EXACT, lw=2.2, label=r"$\Phi^{-1}(u)$", zorder=2)
+        ax_f.plot(ug, norm_ppf(ug), color=th.exact, lw=2.2, label=r"$\Phi^{-1}(u)$", zorder=2)
         if learned is not None:
-            ax_f.plot(learned[0], learned[1], color=MODEL, lw=1.6, ls="--",
+            ax_f.plot(learned[0], learned[1], color=th.model, lw=1.6, ls="--",
                       label=r"$f_\theta(u)$", zorder=3)
         ax_f.set_ylim(-x_limit, x_limit)
         ax_f.set_xlim(0, 1)
@@ -100,22 +101,22 @@ def inverse_cdf(u_samples: np.ndarray, *, learned: tuple[np.ndarray, np.ndarray]
         targets = (np.arange(n_traced) + 0.5) / max(n_traced, 1)
         traced = np.unique(np.abs(u[None, :] - targets[:, None]).argmin(axis=1))
         for ui, xi in zip(u[traced], x[traced], strict=True):
-            ax_f.plot([ui, ui, 1], [-x_limit, xi, xi], color=INK, lw=0.8, ls=":", zorder=1)
-            ax_f.plot([ui], [xi], "o", color=INK, ms=4, zorder=4)
-            ax_u.axvline(ui, color=INK, lw=0.8, ls=":", zorder=3)
-            ax_x.axhline(xi, color=INK, lw=0.8, ls=":", zorder=3)
+            ax_f.plot([ui, ui, 1], [-x_limit, xi, xi], color=th.ink, lw=0.8, ls=":", zorder=1)
+            ax_f.plot([ui], [xi], "o", color=th.ink, ms=4, zorder=4)
+            ax_u.axvline(ui, color=th.ink, lw=0.8, ls=":", zorder=3)
+            ax_x.axhline(xi, color=th.ink, lw=0.8, ls=":", zorder=3)
 
-        ax_u.hist(u, bins=np.linspace(0, 1, bins + 1), density=True, color=DATA, alpha=0.8)
-        ax_u.axhline(1.0, color=EXACT, lw=1.6)
+        ax_u.hist(u, bins=np.linspace(0, 1, bins + 1), density=True, color=th.data, alpha=0.8)
+        ax_u.axhline(1.0, color=th.exact, lw=1.6)
         ax_u.set_xlabel(r"$u \sim U[0, 1]$")
         ax_u.set_ylabel("density")
         ax_u.set_ylim(0, 1.6)
 
         xb = np.linspace(-x_limit, x_limit, bins + 1)
         ax_x.hist(x[np.isfinite(x)], bins=xb, density=True, orientation="horizontal",
-                  color=DATA, alpha=0.8)
+                  color=th.data, alpha=0.8)
         xg = np.linspace(-x_limit, x_limit, 300)
-        ax_x.plot(norm_pdf(xg), xg, color=EXACT, lw=1.8)
+        ax_x.plot(norm_pdf(xg), xg, color=th.exact, lw=1.8)
         ax_x.set_xlim(0, 0.55)
         ax_x.set_xlabel("density")
         ax_x.set_title(r"$x \sim \mathcal{N}(0, 1)$")
@@ -125,12 +126,12 @@ def inverse_cdf(u_samples: np.ndarray, *, learned: tuple[np.ndarray, np.ndarray]
             ax_e.set_axis_off()
             ax_e.text(0.05, 0.5, "$u \\sim U[0,1]$\n$\\Downarrow$  $x = \\Phi^{-1}(u)$\n"
                       "$x \\sim \\mathcal{N}(0,1)$", transform=ax_e.transAxes, ha="left",
-                      va="center", fontsize=12, color=INK, linespacing=1.6)
+                      va="center", fontsize=12, color=th.ink, linespacing=1.6)
         else:
             ug_l = np.asarray(learned[0], dtype=np.float64)
             err = np.asarray(learned[1], dtype=np.float64) - norm_ppf(ug_l)
-            ax_e.axhline(0, color=MUTED, lw=0.8)
-            ax_e.plot(ug_l, err, color=MODEL, lw=1.4)
+            ax_e.axhline(0, color=th.muted, lw=0.8)
+            ax_e.plot(ug_l, err, color=th.model, lw=1.4)
             ax_e.set_xlim(0, 1)
             ax_e.set_xlabel(r"$u$")
             ax_e.set_title(r"$f_\theta - \Phi^{-1}$", fontsize=11)

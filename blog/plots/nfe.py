@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from blog.plots.style import FIG_WIDTH, INK, MUTED, SERIES, figure, finish, styled
+from blog.plots.style import figure, finish, look, styled, theme
 
 Curve = Sequence[Mapping]  # points {"nfe": int, <metric>: {"value", "lo", "hi"}}
 
@@ -18,12 +18,13 @@ def error_vs_nfe(curves: Mapping[str, Mapping[str, Curve]], metric: str, ylabel:
                  floor: float | None = None, floor_label: str = "") -> Figure:
     """curves[sampler]["learned" | "exact"] is a list of points; `metric` names the estimate
     drawn (a fraction, on a log y axis); `floor` draws the value exact samples have."""
-    fig = figure(FIG_WIDTH, 3.6)
+    th = theme()
+    fig = figure(height=4.6 if look().narrow else 3.6)
     with styled():
         ax = fig.add_subplot()
         handles = []
         for k, (sampler, pair) in enumerate(curves.items()):
-            color = SERIES[k % len(SERIES)]
+            color = th.series[k % len(th.series)]
             for kind, style in (("learned", "-"), ("exact", "--")):
                 pts = pair.get(kind, ())
                 if not pts:
@@ -36,16 +37,16 @@ def error_vs_nfe(curves: Mapping[str, Mapping[str, Curve]], metric: str, ylabel:
                 ax.fill_between(x, lo, hi, color=color, alpha=0.15, lw=0)
             handles.append(Line2D([], [], color=color, lw=1.8, label=sampler))
         if floor is not None:
-            ax.axhline(floor, color=MUTED, lw=1.0, ls=":")
-            handles.append(Line2D([], [], color=MUTED, lw=1.0, ls=":", label=floor_label))
-        handles += [Line2D([], [], color=INK, lw=1.4, ls="-", label="learned network"),
-                    Line2D([], [], color=INK, lw=1.4, ls="--", label="exact score")]
+            ax.axhline(floor, color=th.muted, lw=1.0, ls=":")
+            handles.append(Line2D([], [], color=th.muted, lw=1.0, ls=":", label=floor_label))
+        handles += [Line2D([], [], color=th.ink, lw=1.4, ls="-", label="learned network"),
+                    Line2D([], [], color=th.ink, lw=1.4, ls="--", label="exact score")]
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("network evaluations per sample")
         ax.set_ylabel(ylabel)
-        ax.grid(True, which="major", color="#E5E5E5", lw=0.6)
-        ax.legend(handles=handles, loc="upper right", fontsize=9, ncols=2)
-        ax.spines["left"].set_color(MUTED)
-        ax.spines["bottom"].set_color(MUTED)
+        ax.grid(True, which="major", color=th.grid, lw=0.6)
+        ax.legend(handles=handles, loc="upper right", ncols=1 if look().narrow else 2)
+        ax.spines["left"].set_color(th.muted)
+        ax.spines["bottom"].set_color(th.muted)
     return finish(fig)

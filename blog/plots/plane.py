@@ -17,21 +17,20 @@ from matplotlib.figure import Figure
 from blog.mixture import GaussianMixture
 from blog.plots.density import draw_backdrop, grid
 from blog.plots.style import (
-    DATA,
-    DENSITY_CMAP,
     FIG_WIDTH,
-    INK,
     LIMITS,
-    MODE_COLORS,
-    MODEL,
     TICK_ROOM,
     TITLE_ROOM,
+    columns,
+    fig_width,
     figure,
     finish,
     grid_shape,
+    look,
     plane,
     point_size,
     styled,
+    theme,
 )
 
 
@@ -42,12 +41,14 @@ def _scatter(ax: Axes, pts: np.ndarray, color: str, max_points: int = 4000,
                alpha=alpha, rasterized=True, zorder=2)
 
 
-def _panels(n: int, *, max_cols: int = 4, width: float = FIG_WIDTH, ticks: bool = True,
+def _panels(n: int, *, max_cols: int = 4, width: float | None = None, ticks: bool = True,
             extra: float = 0.0) -> tuple[Figure, list[Axes]]:
-    """A figure of n square plane panels on a grid; its height follows from the width.
+    """A figure of n square plane panels on a grid; its height follows from the width (default:
+    the look's full column; a narrow look also caps the columns).
 
     `extra` is height per row beyond the title (e.g. an x label)."""
-    rows, cols = grid_shape(n, max_cols)
+    width = fig_width() if width is None else width
+    rows, cols = grid_shape(n, columns(max_cols))
     side = (width - 0.1 - cols * (TICK_ROOM if ticks else 0.05)) / cols
     fig = figure(width, rows * (side + TITLE_ROOM + extra + (0.3 if ticks else 0.05)))
     with styled():
@@ -62,7 +63,7 @@ def _heatmap(ax: Axes, mixture: GaussianMixture, limits: tuple[float, float],
     p = mixture.prob(XY)
     lo, hi = limits
     ax.imshow((p / p.max()) ** gamma, origin="lower", extent=(lo, hi, lo, hi),
-              cmap=DENSITY_CMAP, vmin=0, vmax=1, interpolation="bilinear")
+              cmap=theme().density_cmap, vmin=0, vmax=1, interpolation="bilinear")
 
 
 def mixture_samples(mixture: GaussianMixture, samples: np.ndarray, *,
@@ -74,7 +75,7 @@ def mixture_samples(mixture: GaussianMixture, samples: np.ndarray, *,
         _heatmap(ax_p, mixture, limits)
         ax_p.set_title(r"density $p(x)$")
         draw_backdrop(ax_x, mixture, limits)
-        _scatter(ax_x, samples, DATA)
+        _scatter(ax_x, samples, theme().data)
         ax_x.set_title(rf"{len(samples):,} samples $x \sim p(x)$")
         for ax in (ax_p, ax_x):
             plane(ax, limits)
@@ -91,7 +92,7 @@ def forward_snapshots(samples_by_t: Sequence[np.ndarray],
     with styled():
         for ax, x_t, q_t, title in zip(axes, samples_by_t, mixtures_by_t, titles, strict=True):
             draw_backdrop(ax, q_t, limits, line_zorder=3)
-            _scatter(ax, x_t, DATA, max_points=1500, size=0.5, alpha=0.6)
+            _scatter(ax, x_t, theme().data, max_points=1500, size=0.5, alpha=0.6)
             ax.set_title(title)
             plane(ax, limits, ticks=False)
     return finish(fig)
@@ -126,20 +127,30 @@ def score_fields(grid_xy: np.ndarray, learned: Sequence[np.ndarray],
     if not len(learned) == len(exact) == len(sigmas):
         raise ValueError("learned, exact and sigmas must have the same length")
     n = len(sigmas)
-    side = (FIG_WIDTH - 0.45) / max(n, 2)
-    fig = figure(FIG_WIDTH, 2 * side + TITLE_ROOM + 0.15)
+    th = theme()
+    rows = (r"learned $s_\theta(x, \sigma)$", r"exact $\nabla_x \log q_\sigma(x)$")
+    narrow = look().narrow  # transposed: one row per sigma, learned | exact
+    width = fig_width()
+    side = (width - 0.45) / (2 if narrow else max(n, 2))
+    fig = figure(width, (n * (side + TITLE_ROOM) if narrow else 2 * side + TITLE_ROOM) + 0.15)
     with styled():
-        axes = fig.subplots(2, n, squeeze=False)
+        axes = fig.subplots(n, 2, squeeze=False).T if narrow else fig.subplots(2, n, squeeze=False)
         for j, sigma in enumerate(sigmas):
-            for i, (field, color) in enumerate(((learned[j], MODEL), (exact[j], DATA))):
+            for i, (field, color) in enumerate(((learned[j], th.model), (exact[j], th.data))):
                 ax = axes[i, j]
                 if mixture is not None:
                     draw_backdrop(ax, mixture.ve(float(sigma)), limits, lines=False)
                 _arrows(ax, np.asarray(grid_xy), float(sigma) * np.asarray(field), color, 2.0)
                 plane(ax, limits, ticks=False)
-            axes[0, j].set_title(rf"$\sigma = {sigma:g}$")
-        axes[0, 0].set_ylabel(r"learned $s_\theta(x, \sigma)$")
-        axes[1, 0].set_ylabel(r"exact $\nabla_x \log q_\sigma(x)$")
+            if narrow:
+                axes[0, j].set_ylabel(rf"$\sigma = {sigma:g}$")
+            else:
+                axes[0, j].set_title(rf"$\sigma = {sigma:g}$")
+        for i, label in enumerate(rows):
+            if narrow:
+                axes[i, 0].set_title(label.replace(" $", "\n$", 1), fontsize=11)
+            else:
+                axes[i, 0].set_ylabel(label)
     return finish(fig)
 
 
@@ -147,13 +158,15 @@ def _trajectories(ax: Axes, trajs: np.ndarray, mixture: GaussianMixture, n_show:
     """n_show paths x_T -> x_0 as lines, coloured by the mode they end in; o start, * end."""
     trajs = np.asarray(trajs)[:, :n_show]
     mode = mixture.responsibilities(trajs[-1]).argmax(-1)
+    th = theme()
+    colors = th.mode_colors
     for i in range(trajs.shape[1]):
-        c = MODE_COLORS[mode[i] % len(MODE_COLORS)]
+        c = colors[mode[i] % len(colors)]
         ax.plot(trajs[:, i, 0], trajs[:, i, 1], color=c, lw=0.9, alpha=0.85, zorder=2)
-    ax.scatter(trajs[0, :, 0], trajs[0, :, 1], s=18, facecolors="white", edgecolors=INK,
-               linewidths=0.8, zorder=3, label="start")
-    ax.scatter(trajs[-1, :, 0], trajs[-1, :, 1], s=22, c=[MODE_COLORS[m % 8] for m in mode],
-               edgecolors=INK, linewidths=0.6, marker="o", zorder=4, label="end")
+    ax.scatter(trajs[0, :, 0], trajs[0, :, 1], s=18, facecolors=th.background,
+               edgecolors=th.ink, linewidths=0.8, zorder=3, label="start")
+    ax.scatter(trajs[-1, :, 0], trajs[-1, :, 1], s=22, c=[colors[m % len(colors)] for m in mode],
+               edgecolors=th.ink, linewidths=0.6, marker="o", zorder=4, label="end")
 
 
 def langevin_trajectories(trajs: np.ndarray, mixture: GaussianMixture, *, n_show: int = 12,
@@ -197,26 +210,36 @@ def samples_comparison(panels: Mapping[str, np.ndarray], mixture: GaussianMixtur
     """Side-by-side samples over p(x), one panel per title; optional text (a metric) under each.
 
     The grid is one row up to four panels, else near-square; pass ncols to force it (e.g. one
-    row per sampler family with an exact-score reference row).
+    row per sampler family with an exact-score reference row). A narrow look transposes a grid
+    of several rows (each wide row becomes a column, so twins stay side by side) and wraps a
+    single row at NARROW_COLUMNS.
     """
     titles = list(panels)
     n = len(titles)
     rows, cols = (int(np.ceil(n / ncols)), ncols) if ncols else grid_shape(n)
+    transpose = look().narrow and rows > 1
+    if transpose:
+        rows, cols = cols, rows
+    elif look().narrow:
+        rows, cols = grid_shape(n, columns(cols))
     extra = 0.3 if annotations else 0.0
-    wrap = 14 if cols >= 4 else 22 if cols == 3 else 40
+    wrap = 14 if cols >= 4 else 22 if cols == 3 else 40 if not look().narrow else 20
     lines = max(len(textwrap.wrap(t, wrap)) for t in titles)
-    side = (FIG_WIDTH - 0.1 - 0.05 * cols) / max(cols, 2)
-    width = FIG_WIDTH if cols >= 2 else side + 0.3
+    full = fig_width()
+    side = (full - 0.1 - 0.05 * cols) / max(cols, 2)
+    width = full if cols >= 2 else side + 0.3
     fig = figure(width, rows * (side + lines * 0.26 + 0.12 + extra))
+    th = theme()
     with styled():
-        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        grid_axes = fig.subplots(rows, cols, squeeze=False)
+        axes = (grid_axes.T if transpose else grid_axes).ravel()
         for ax, title in zip(axes, titles, strict=False):
             draw_backdrop(ax, mixture, limits, lines=False)
-            _scatter(ax, panels[title], (colors or {}).get(title, MODEL), max_points=2000)
+            _scatter(ax, panels[title], (colors or {}).get(title, th.model), max_points=2000)
             ax.set_title("\n".join(textwrap.wrap(title, wrap)), fontsize=11 if cols >= 3 else 12,
                          linespacing=1.1)
             if annotations and title in annotations:
-                ax.set_xlabel(annotations[title], fontsize=10, color=INK, labelpad=3)
+                ax.set_xlabel(annotations[title], fontsize=10, color=th.ink, labelpad=3)
             plane(ax, limits, ticks=False)
         for ax in axes[n:]:
             ax.set_axis_off()

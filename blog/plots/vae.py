@@ -17,25 +17,22 @@ from matplotlib.patches import Circle
 
 from blog.plots.plane import _panels, _scatter
 from blog.plots.style import (
-    DATA,
-    FIG_WIDTH,
-    INK,
     LIMITS,
-    MODE_COLORS,
-    MODEL,
-    MUTED,
-    SERIES,
+    fig_width,
     figure,
     finish,
+    look,
     plane,
     point_size,
     styled,
+    theme,
 )
 
 
 def _by_mode(ax, pts: np.ndarray, labels: np.ndarray, max_points: int = 4000) -> None:
     pts, labels = np.asarray(pts)[:max_points], np.asarray(labels)[:max_points]
-    colors = np.array(MODE_COLORS)[labels.astype(int) % len(MODE_COLORS)]
+    palette = theme().mode_colors
+    colors = np.array(palette)[labels.astype(int) % len(palette)]
     ax.scatter(pts[:, 0], pts[:, 1], s=point_size(len(pts)) * 1.5, c=colors, linewidths=0,
                alpha=0.8, rasterized=True, zorder=2)
 
@@ -45,7 +42,8 @@ def vae_latent(z: np.ndarray, labels: np.ndarray, *, x: np.ndarray | None = None
     """Latent codes z = mu_phi(x), (N, 2), coloured by the mode each x came from, over the
     prior N(0, I) (its 1-sigma and 2-sigma circles). With x, the data coloured alike on the left.
     """
-    fig, axes = _panels(2 if x is not None else 1, width=FIG_WIDTH if x is not None else 3.6)
+    fig, axes = _panels(2 if x is not None else 1, width=fig_width() if x is not None else 3.6)
+    th = theme()
     with styled():
         if x is not None:
             _by_mode(axes[0], x, labels)
@@ -53,10 +51,10 @@ def vae_latent(z: np.ndarray, labels: np.ndarray, *, x: np.ndarray | None = None
             plane(axes[0], limits)
         ax = axes[-1]
         for r, ls in ((1.0, "-"), (2.0, "--")):
-            ax.add_patch(Circle((0, 0), r, fill=False, ec=INK, lw=1.0, ls=ls, zorder=3))
+            ax.add_patch(Circle((0, 0), r, fill=False, ec=th.ink, lw=1.0, ls=ls, zorder=3))
         for r, text in ((1.0, r"$1\sigma$"), (2.0, r"$2\sigma$")):
-            ax.text(r * 0.72, r * 0.72, text, color=INK, fontsize=10, zorder=4, ha="left",
-                    va="bottom", bbox={"boxstyle": "round,pad=0.1", "fc": "white",
+            ax.text(r * 0.72, r * 0.72, text, color=th.ink, fontsize=10, zorder=4, ha="left",
+                    va="bottom", bbox={"boxstyle": "round,pad=0.1", "fc": th.background,
                                        "ec": "none", "alpha": 0.8})
         _by_mode(ax, z, labels)
         ax.set_title(r"latent $z = \mu_\phi(x)$ vs $\mathcal{N}(0, I)$")
@@ -68,14 +66,15 @@ def vae_samples(data: np.ndarray, samples: np.ndarray, *,
                 limits: tuple[float, float] = LIMITS) -> Figure:
     """Data x ~ p(x) (left) vs VAE samples x ~ p_theta(x | z), z ~ N(0, I) (right)."""
     fig, (ax_d, ax_s) = _panels(2)
+    th = theme()
     with styled():
-        _scatter(ax_d, data, DATA)
+        _scatter(ax_d, data, th.data)
         ax_d.set_title(r"data $x \sim p(x)$")
-        _scatter(ax_s, samples, MODEL)
+        _scatter(ax_s, samples, th.model)
         ax_s.set_title(r"VAE $x \sim p_\theta(x \mid z)$")
         for ax in (ax_d, ax_s):
             plane(ax, limits)
-            ax.grid(True, color="#E5E5E5", lw=0.6, zorder=0)
+            ax.grid(True, color=th.grid, lw=0.6, zorder=0)
     return finish(fig)
 
 
@@ -103,7 +102,8 @@ def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
     over 10% of the step number on a log x axis (the default: early and late training both
     show) or 2% of the length on a linear one.
     """
-    fig = figure(FIG_WIDTH, 3.4)
+    fig = figure(height=3.0 if look().narrow else 3.4)
+    th = theme()
     with styled():
         ax = fig.add_subplot()
         handles = []
@@ -114,7 +114,7 @@ def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
                 w = np.full(len(y), window)
             else:
                 w = np.maximum(1, 0.1 * steps) if logx else np.full(len(y), max(1, len(y) // 50))
-            color = SERIES[k % len(SERIES)]
+            color = th.series[k % len(th.series)]
             if w.max() > 1:
                 ax.plot(steps, y, color=color, lw=0.6, alpha=0.25)
             ax.plot(steps, smooth(y, w), color=color, lw=1.8)
@@ -127,8 +127,8 @@ def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title)
-        ax.grid(True, which="major", color="#E5E5E5", lw=0.6)
+        ax.grid(True, which="major", color=th.grid, lw=0.6)
         ax.legend(handles=handles, loc="best")
-        ax.spines["left"].set_color(MUTED)
-        ax.spines["bottom"].set_color(MUTED)
+        ax.spines["left"].set_color(th.muted)
+        ax.spines["bottom"].set_color(th.muted)
     return finish(fig)

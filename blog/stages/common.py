@@ -7,6 +7,7 @@ declarations, and `make check` must not pay for torch.
 from __future__ import annotations
 
 from blog.config import DDPMConfig, MixtureConfig, PostConfig, ScoreConfig, VAEConfig, derive_seed
+from blog.plots.looks import Look, looking, looks
 
 TABLES = {"mixture": MixtureConfig, "vae": VAEConfig, "score": ScoreConfig, "ddpm": DDPMConfig}
 
@@ -59,3 +60,58 @@ def save_figure(ctx, name: str, fig) -> None:
     from figures_pipeline.writers import save_figure as write
 
     write(fig, ctx.output(name))
+
+
+# --- the looks of a figure (blog.plots.looks): light and dark, wide and narrow ---------------
+def with_looks(outputs: dict, *, wide_only: tuple[str, ...] = ()) -> dict:
+    """A stage's `outputs`, plus the variant files of every figure in it: name.dark.png,
+    name.narrow.png and name.narrow.dark.png for a still figure (the narrow two unless the name
+    is in `wide_only`: a figure already narrow enough for a phone); for an animation name.gif,
+    its video and poster frame in every look (name.mp4, name.poster.png, name.dark.mp4, ...).
+    The variants are plain outputs: the Markdown names only the light, wide file."""
+    out = dict(outputs)
+    for name, figure in outputs.items():
+        if figure is None:
+            continue
+        if name.endswith(".gif"):
+            stem = name[: -len(".gif")]
+            files = [lk.file(f"{stem}{ext}") for lk in looks() for ext in (".mp4", ".poster.png")]
+        else:
+            files = [lk.file(name) for lk in looks(narrow=name not in wide_only)]
+        for file in files:
+            if file in out and file != name:
+                raise ValueError(f"{file}: declared twice (a variant of {name})")
+            out.setdefault(file, None)
+    return out
+
+
+def save_looks(ctx, name: str, draw) -> None:
+    """Draw the figure `name` with `draw()` (a function of no arguments returning a matplotlib
+    Figure) once in each look whose file the stage declared (with_looks), and save each."""
+    for lk in looks():
+        file = lk.file(name)
+        if file in ctx.outputs:
+            with looking(lk):
+                fig = draw()
+            save_figure(ctx, file, fig)
+
+
+def save_animation(ctx, name: str, frames_in, *, duration_ms: int) -> None:
+    """The animation `name` (.gif) in every declared look: `frames_in()` returns its frames
+    (one (H, W, 3) uint8 array per frame, each shown `duration_ms`) drawn in the current look.
+    Writes the GIF (light, wide: the post's named animation and its no-JavaScript fallback), and
+    for each look the MP4 the page plays and its poster, the last frame (what the animation
+    arrives at)."""
+    from figures_pipeline.writers import save_gif, save_image, save_video
+
+    stem = name[: -len(".gif")]
+    for lk in looks():
+        video = lk.file(f"{stem}.mp4")
+        if video not in ctx.outputs and lk != Look():
+            continue
+        with looking(lk):
+            frames = frames_in()
+        if lk == Look():
+            save_gif(frames, ctx.output(name), duration_ms=duration_ms)
+        save_video(frames, ctx.output(video), duration_ms=duration_ms)
+        save_image(frames[-1], ctx.output(lk.file(f"{stem}.poster.png")))

@@ -5,7 +5,14 @@ Time indices: blog.ddpm stores per-step coefficients 0-based, so `alphas_cumprod
 paper's abar_s; x_0 (s = 0) is the data, abar_0 = 1.
 """
 
-from blog.stages.common import load_model, post_config, save_figure, seed_for
+from blog.stages.common import (
+    load_model,
+    post_config,
+    save_animation,
+    save_looks,
+    seed_for,
+    with_looks,
+)
 from figures_pipeline import Figure, stage
 
 N_FORWARD = 3000  # points pushed through the forward process
@@ -29,13 +36,13 @@ def first_time_below(schedule, target: float) -> int:
     return schedule.T
 
 
-@stage(config=["mixture", "ddpm"], outputs={"DDPM.png": Figure(
+@stage(config=["mixture", "ddpm"], outputs=with_looks({"DDPM.png": Figure(
     alt="Diagram: a VAE maps x to a latent z and back; a diffusion model maps x_0 through a chain "
         "of noisier latents x_1 ... x_T with a fixed forward process q and a learned reverse "
         "process p_theta, each node drawn as its density.",
     caption="A VAE (top) learns both directions between the data and one latent. A diffusion "
             "model (bottom) fixes the encoder to the noising chain q and learns only the "
-            "reverse steps p_theta.")})
+            "reverse steps p_theta.")}))
 def ddpm_diagram(ctx):
     """The VAE beside the diffusion chain, with the noised mixture's density at each node."""
     from blog import ddpm
@@ -47,15 +54,15 @@ def ddpm_diagram(ctx):
     T = schedule.T
     t = first_time_below(schedule, 0.5)
     abars = (1.0, abar(schedule, 1), abar(schedule, t - 1), abar(schedule, t), abar(schedule, T))
-    save_figure(ctx, "DDPM.png", diagram_ddpm(from_config(cfg.mixture), alpha_bars=abars))
+    save_looks(ctx, "DDPM.png", lambda: diagram_ddpm(from_config(cfg.mixture), alpha_bars=abars))
     return {"t": t}
 
 
-@stage(config=["seed", "mixture", "ddpm"], outputs={"forward.png": Figure(
+@stage(config=["seed", "mixture", "ddpm"], outputs=with_looks({"forward.png": Figure(
     alt="Five panels of the forward process: the eight modes shrink toward the origin and widen "
         "until the points form a single standard normal blob; exact density contours match.",
     caption="The forward process q(x_t | x_0) on the mixture, with the exact density of "
-            "q(x_t) as contours.")})
+            "q(x_t) as contours.")}))
 def forward_process(ctx):
     """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at a few t, over the exact q(x_t)."""
     import numpy as np
@@ -77,12 +84,12 @@ def forward_process(ctx):
         samples.append(np.sqrt(a) * x0 + np.sqrt(1 - a) * eps)
         exact.append(mixture.vp(a))
         titles.append(f"$t = {s}$\n" + r"$\bar\alpha_t = $" + f"{a:.2f}")
-    save_figure(ctx, "forward.png", forward_snapshots(samples, exact, titles))
+    save_looks(ctx, "forward.png", lambda: forward_snapshots(samples, exact, titles))
     return {"times": times, "T": schedule.T, "beta_1": float(schedule.betas[0]),
             "beta_T": float(schedule.betas[-1])}
 
 
-@stage(config=["mixture", "ddpm", "post"], after=["ddpm_samples"], outputs={
+@stage(config=["mixture", "ddpm", "post"], after=["ddpm_samples"], outputs=with_looks({
     "density_evo.gif": Figure(
         alt="Animation: a density heat map starts as one broad Gaussian blob and splits into "
             "eight sharp modes on a circle as the trained reverse process runs; beside it the "
@@ -90,7 +97,7 @@ def forward_process(ctx):
         claims=("ddpm_samples.ddpm.off_mode.hi < 0.05", "ddpm_samples.ddpm.width_ratio.hi < 1.3"),
         caption="The trained DDPM's reverse process as a density (left), from noise at t = T to "
                 "the data at t = 0, beside the exact density of q(x_t) at the same step "
-                "(right); both smoothed by the same Gaussian kernel.")})
+                "(right); both smoothed by the same Gaussian kernel.")}))
 def density_evolution(ctx):
     """A frame: the KDE of the ancestral sampler's particles at time s beside q(x_s)."""
     import numpy as np
@@ -99,7 +106,6 @@ def density_evolution(ctx):
     from blog.mixture import from_config
     from blog.plots.density import density_from_samples, grid, mixture_density
     from blog.plots.frames import density_frames, frame_times
-    from figures_pipeline.writers import save_gif
 
     cfg = post_config(ctx)
     schedule = ddpm.schedule_from(cfg.ddpm)
@@ -116,20 +122,22 @@ def density_evolution(ctx):
                for s, h in zip(times, widths, strict=True)]
     exact_d = [mixture_density(mixture.vp(abar(schedule, s)).ve(h), g2d)
                for s, h in zip(times, widths, strict=True)]
-    frames = density_frames(model_d, exact_d, times, T)
-    frames += [frames[-1]] * HOLD_FRAMES
-    save_gif(frames, ctx.output("density_evo.gif"), duration_ms=FRAME_MS)
+    def frames():  # in the current look; the last frame held
+        drawn = density_frames(model_d, exact_d, times, T)
+        return drawn + [drawn[-1]] * HOLD_FRAMES
+
+    save_animation(ctx, "density_evo.gif", frames, duration_ms=FRAME_MS)
     return {"frames": len(times), "particles": int(len(snapshots[f"step_{T}"]))}
 
 
-@stage(config=["seed", "mixture", "ddpm"], after=["ddpm_model"], outputs={
+@stage(config=["seed", "mixture", "ddpm"], after=["ddpm_model"], outputs=with_looks({
     "reverse.png": Figure(
         alt="Two panels of reverse trajectories from the same starting points: the DDPM paths "
             "jitter randomly, the DDIM paths are smooth curves; most paths of both end on a mode.",
         claims=("reverse_trajectories.ddpm_ends_off_mode * 4 <= reverse_trajectories.paths",
                 "reverse_trajectories.ddim_ends_off_mode * 4 <= reverse_trajectories.paths"),
         caption="The same starting noise x_T run through the ancestral DDPM sampler "
-                "(stochastic, T steps) and through DDIM (deterministic, S steps).")})
+                "(stochastic, T steps) and through DDIM (deterministic, S steps).")}))
 def reverse_trajectories(ctx):
     """DDPM against DDIM from one x_T, with the trained network."""
     import torch
@@ -148,9 +156,9 @@ def reverse_trajectories(ctx):
     deterministic = ddpm.trajectory(ddpm.ddim_sample_progressive(
         model, x_T, schedule, c.ddim_steps, 0.0, g, c.ddim_spacing))
     titles = (f"DDPM, {schedule.T} stochastic steps", f"DDIM, {len(deterministic) - 1} steps")
-    fig = draw(stochastic.double().numpy(), deterministic.double().numpy(),
-               from_config(cfg.mixture), n_show=N_PATHS, titles=titles)
-    save_figure(ctx, "reverse.png", fig)
+    save_looks(ctx, "reverse.png", lambda: draw(
+        stochastic.double().numpy(), deterministic.double().numpy(), from_config(cfg.mixture),
+        n_show=N_PATHS, titles=titles))
     mixture = from_config(cfg.mixture)
     return {"paths": N_PATHS, "ddim_steps": len(deterministic) - 1,
             "ddpm_ends_off_mode": off_mode_count(stochastic[-1].double().numpy(), mixture),

@@ -9,7 +9,7 @@ subsequence of the T steps is DDIM with eta = 1 (Song et al. 2021, sec. 4.1).
 
 from __future__ import annotations
 
-from blog.stages.common import load_model, post_config, save_figure, seed_for
+from blog.stages.common import load_model, post_config, save_looks, seed_for, with_looks
 from figures_pipeline import Figure, stage
 
 EVALUATIONS = (10, 20, 50, 100, 200, 500)  # budgets: network evaluations per sample
@@ -37,7 +37,7 @@ def sampler_at(sampler: str, budget: int, cfg):
 
 
 @stage(config=["seed", "mixture", "ddpm", "score"], after=["ddpm_model", "score_model"],
-       outputs={"error_vs_nfe.png": Figure(
+       outputs=with_looks({"error_vs_nfe.png": Figure(
            alt="Log-log plot of the off-mode fraction against the number of network evaluations "
                "per sample for ancestral DDPM, DDIM, Heun and annealed Langevin, each with the "
                "learned network (solid) and the exact score (dashed).",
@@ -46,7 +46,7 @@ def sampler_at(sampler: str, budget: int, cfg):
            claims=("error_vs_nfe.curves.DDIM.exact[-1].off_mode.hi"
                    " < error_vs_nfe.curves.DDIM.exact[0].off_mode.lo",
                    "error_vs_nfe.curves.Heun.exact[-1].off_mode.hi"
-                   " < error_vs_nfe.curves.Heun.exact[0].off_mode.lo"))})
+                   " < error_vs_nfe.curves.Heun.exact[0].off_mode.lo"))}))
 def error_vs_nfe(ctx):
     """Every sampler at every budget, learned and exact, on N_SWEEP samples each."""
 
@@ -73,7 +73,7 @@ def error_vs_nfe(ctx):
                                               "off_mode": r.off_mode.as_dict(),
                                               "mmd2": r.mmd2.as_dict()})
     floor = exact_off_mode_fraction(mixture.dim)
-    save_figure(ctx, "error_vs_nfe.png", draw(curves, "off_mode", "off-mode fraction",
-                                              floor=floor, floor_label="exact samples"))
+    save_looks(ctx, "error_vs_nfe.png", lambda: draw(curves, "off_mode", "off-mode fraction",
+                                                     floor=floor, floor_label="exact samples"))
     return {"curves": curves, "n": N_SWEEP, "budgets": list(EVALUATIONS),
             "off_mode_floor": floor}

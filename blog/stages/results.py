@@ -1,7 +1,7 @@
 """The results section: every model's samples side by side, and the machine the numbers were
 measured on (the table itself is the template blog/templates/results.md.j2)."""
 
-from blog.stages.common import post_config, save_figure
+from blog.stages.common import post_config, save_looks, with_looks
 from figures_pipeline import Figure, stage
 
 # title -> (sampling stage, sample key); two rows of six: learned samplers above their exact
@@ -24,14 +24,15 @@ NCOLS = 6
 N_SHOWN = 3000  # points drawn per panel
 
 
-@stage(config=["mixture"], after=["vae_samples", "score_samples", "ddpm_samples"], outputs={
+@stage(config=["mixture"], after=["vae_samples", "score_samples", "ddpm_samples"],
+       outputs=with_looks({
     "samples_grid.png": Figure(
         alt="Two rows of six scatter plots on the same axes: exact samples and the five "
             "learned samplers (plain and annealed Langevin, DDPM, DDIM, Heun) above the VAE and "
             "the same five samplers driven by the exact score.",
         caption="Samples of every sampler, with its off-mode fraction. Top row: exact samples "
                 "and the five learned samplers; bottom row: the VAE, and below each learned "
-                "sampler the same sampler driven by the exact score.")})
+                "sampler the same sampler driven by the exact score.")}))
 def samples_grid(ctx):
     """Every sampler's samples on one grid; under each, its MMD^2 to the data."""
     import numpy as np
@@ -46,8 +47,8 @@ def samples_grid(ctx):
     panels = {title: arrays[s][key][:N_SHOWN] for title, (s, key) in PANELS.items()}
     notes = {title: off_mode_note(ctx.upstream[s].values[key]["off_mode"])
              for title, (s, key) in PANELS.items()}
-    save_figure(ctx, "samples_grid.png",
-                samples_comparison(panels, mixture, annotations=notes, ncols=NCOLS))
+    save_looks(ctx, "samples_grid.png",
+               lambda: samples_comparison(panels, mixture, annotations=notes, ncols=NCOLS))
     return {"panels": len(panels)}
 
 

@@ -1,7 +1,7 @@
 """The score section's figures: learned against exact score fields, Langevin trajectories, and
 plain against annealed Langevin samples."""
 
-from blog.stages.common import load_model, post_config, save_figure, seed_for
+from blog.stages.common import load_model, post_config, save_looks, seed_for, with_looks
 from figures_pipeline import Figure, stage
 
 FIELD_SIGMAS = (1.0, 0.3, 0.1)  # the ladder levels nearest to these are drawn
@@ -12,7 +12,7 @@ N_CHAINS = 2000  # chains whose end is compared with the mode nearest their star
 START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^2
 
 
-@stage(config=["seed", "mixture", "score"], after=["score_model"], outputs={
+@stage(config=["seed", "mixture", "score"], after=["score_model"], outputs=with_looks({
     "score_fields.png": Figure(
         alt="Two rows of vector fields at three noise levels: the learned score (top) and the "
             "exact score of the noised mixture (bottom) agree where the density is; at the "
@@ -21,7 +21,7 @@ START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^
         caption="The learned score s(x, sigma) (top) against the exact score of the noised "
                 "mixture (bottom) at three noise levels, over the noised density.",
         claims=("score_fields.relative_errors | max < 0.05",
-                "score_fields.centre_over_ring[0] < 1"))})
+                "score_fields.centre_over_ring[0] < 1"))}))
 def score_fields(ctx):
     """s_theta(x, sigma) and grad log q_sigma(x) on a grid, and the learned score's error."""
     import numpy as np
@@ -60,7 +60,7 @@ def score_fields(ctx):
         # exists at the smaller levels (the smallest drawn, and sigma_L)
         error_sigmas = [sigmas[-1], float(ladder[-1])]
         pointwise = [off_data_error(model, exact_fn, mixture, s, rng) for s in error_sigmas]
-    save_figure(ctx, "score_fields.png", draw(xy, learned, exact, sigmas, mixture=mixture))
+    save_looks(ctx, "score_fields.png", lambda: draw(xy, learned, exact, sigmas, mixture=mixture))
     return {"sigmas": sigmas, "relative_errors": errors, "centre_over_ring": centre_over_ring,
             "error_sigmas": error_sigmas, "pointwise_errors": pointwise}
 
@@ -85,7 +85,7 @@ def off_data_error(model, exact_fn, mixture, sigma: float, rng) -> dict:
             "off_data": median_error(box[far][:N_ERROR]), "n_off": int(min(far.sum(), N_ERROR))}
 
 
-@stage(config=["seed", "mixture", "score", "post"], after=["score_model"], outputs={
+@stage(config=["seed", "mixture", "score", "post"], after=["score_model"], outputs=with_looks({
     "langevin_trajectories.png": Figure(
         alt="Paths of Langevin dynamics with the learned score, from random starting points to "
             "the eight modes, coloured by the mode they reach.",
@@ -100,7 +100,8 @@ def off_data_error(model, exact_fn, mixture, sigma: float, rng) -> dict:
                 "sampled with its exact score by plain Langevin dynamics (middle) and by "
                 "annealed Langevin dynamics (right); under each panel, the heavy modes' share.",
         claims=("langevin_figures.heavy_plain.hi < langevin_figures.heavy_target - 0.1",
-                "langevin_figures.heavy_annealed.lo > langevin_figures.heavy_plain.hi"))})
+                "langevin_figures.heavy_annealed.lo > langevin_figures.heavy_plain.hi"))},
+    wide_only=("langevin_trajectories.png",)))
 def langevin_figures(ctx):
     """Trajectories of plain Langevin with the learned score, and the mode-weight
     demonstration: plain against annealed Langevin, both with the exact score of a ring
@@ -126,7 +127,7 @@ def langevin_figures(ctx):
     starts = (torch.rand((N_PATHS, 2), generator=g) * 2 - 1) * START_BOX
     paths = torch.stack(list(score.langevin(model.score_fn, starts, c.langevin_sigma,
                                             c.langevin_step, c.langevin_steps, g)))
-    save_figure(ctx, "langevin_trajectories.png", langevin_trajectories(
+    save_looks(ctx, "langevin_trajectories.png", lambda: langevin_trajectories(
         paths.double().numpy(), mixture, n_show=N_PATHS,
         title=f"{N_PATHS} Langevin chains, learned score"))
     # the caption's claim, measured on many more chains than are drawn
@@ -156,8 +157,8 @@ def langevin_figures(ctx):
     target = float(weighted.weights[heavy].sum())
     notes = {t: f"heavy modes: {100 * v:.0f} %\n(target {100 * target:.0f} %)"
              for t, v in shares.items()}
-    save_figure(ctx, "langevin_weights.png",
-                samples_comparison(panels, weighted, annotations=notes, ncols=3))
+    save_looks(ctx, "langevin_weights.png",
+               lambda: samples_comparison(panels, weighted, annotations=notes, ncols=3))
     heavy_share = {t: wilson(int(heavy[nearest_mode(x, weighted)[0]].sum()), len(x)).as_dict()
                    for t, x in panels.items()}
     return {"paths": N_PATHS,

@@ -1,12 +1,12 @@
 """The VAE section's figures: its 2-D latent space, its samples, its training curve."""
 
-from blog.stages.common import load_model, post_config, save_figure, seed_for
+from blog.stages.common import load_model, post_config, save_looks, seed_for, with_looks
 from figures_pipeline import Figure, stage
 
 N_LATENT = 4000  # data points encoded for the latent-space figure
 
 
-@stage(config=["seed", "mixture", "vae"], after=["vae_model", "vae_samples"], outputs={
+@stage(config=["seed", "mixture", "vae"], after=["vae_model", "vae_samples"], outputs=with_looks({
     "vae_latent.png": Figure(
         alt="Data points coloured by mode and their encoder means in the 2-D latent space: "
             "eight separate clusters on a ring around the centre of the standard normal prior, "
@@ -25,7 +25,7 @@ N_LATENT = 4000  # data points encoded for the latent-space figure
                 "vae_figures.samples_in_hole.lo > 0.01")),
     "vae_training.png": Figure(
         alt="The VAE's negative ELBO falling over training steps.",
-        caption="The VAE's training curve: the negative ELBO per minibatch (smoothed).")})
+        caption="The VAE's training curve: the negative ELBO per minibatch (smoothed).")}))
 def vae_figures(ctx):
     """Encode labelled data, draw the latent space, the samples and the training curve."""
     import numpy as np
@@ -43,11 +43,11 @@ def vae_figures(ctx):
     with torch.no_grad():
         z_mean, _ = model.encode(torch.tensor(x, dtype=torch.float32))
     z = z_mean.double().numpy()
-    save_figure(ctx, "vae_latent.png", vae_latent(z, labels, x=x))
+    save_looks(ctx, "vae_latent.png", lambda: vae_latent(z, labels, x=x))
     samples = np.load(ctx.upstream["vae_samples"].artifact("vae.npz"))
-    save_figure(ctx, "vae_samples.png", draw_samples(samples["data"], samples["vae"]))
+    save_looks(ctx, "vae_samples.png", lambda: draw_samples(samples["data"], samples["vae"]))
     history = {"negative ELBO": np.asarray(meta["history"])}
-    save_figure(ctx, "vae_training.png", training_curve(history, "loss (nats)"))
+    save_looks(ctx, "vae_training.png", lambda: training_curve(history, "loss (nats)"))
     prior_z = torch.randn((N_LATENT, cfg.vae.latent_dim),
                           generator=torch.Generator().manual_seed(seed_for(ctx, "z")))
     with torch.no_grad():
