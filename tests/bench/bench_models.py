@@ -40,15 +40,17 @@ LEARNED = ["vae", "langevin", "annealed-langevin", "ddpm", "ddim", "heun"]
 SWEEP = {"ddim": ("ddpm.ddim_steps", [10, 20, 50, 100]),  # NFE = steps
          "heun": ("ddpm.heun_steps", [5, 10, 25, 50])}  # NFE = 2 steps - 1
 # (label, overrides): the DDPM designs compared, from the paper's L_simple to post.toml's choice
-OLD = ["ddpm.depth=3", "ddpm.lr=4e-3", "ddpm.t_draws=0"]  # the network before the EDM design
+OLD = ["ddpm.depth=3", "ddpm.lr=4e-3", "ddpm.t_draws=0", "ddpm.fourier_features=0"]
 VARIANTS = [
     ("eps, uniform t (DDPM's L_simple)", [*OLD, "ddpm.prediction=eps", "ddpm.t_sampling=uniform"]),
     ("eps, log-normal sigma", [*OLD, "ddpm.prediction=eps"]),
     ("edm (s_d = 1: v), uniform t", [*OLD, "ddpm.t_sampling=uniform"]),
     ("edm, log-normal sigma", OLD),
-    ("  + 32 levels per batch, lr 6e-3", ["ddpm.depth=3"]),
-    ("  + 4 layers (post.toml)", []),
-    ("  3 wider layers (192) instead", ["ddpm.depth=3", "ddpm.hidden=192"]),
+    ("  + 32 levels per batch, lr 6e-3", ["ddpm.depth=3", "ddpm.fourier_features=0"]),
+    ("  + a 4th layer", ["ddpm.fourier_features=0"]),
+    ("    (3 wider layers, 192, instead)", ["ddpm.depth=3", "ddpm.hidden=192",
+                                          "ddpm.fourier_features=0"]),
+    ("  + 16 Fourier features (post.toml)", []),
 ]
 
 
