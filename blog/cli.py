@@ -25,8 +25,8 @@ from figures_pipeline.config import ConfigError
 MODEL_NAMES = ["data", "vae", "langevin", "annealed-langevin", "ddpm", "ddim", "heun",
                "langevin-exact", "annealed-langevin-exact", "ddpm-exact", "ddim-exact",
                "heun-exact"]  # = models.ModelName
-FAMILY_OF = {"vae": "vae", "langevin": "score", "annealed-langevin": "score", "ddpm": "ddpm",
-             "ddim": "ddpm", "heun": "ddpm"}
+FAMILY_OF = {"vae": "vae", "score": "score", "langevin": "score", "annealed-langevin": "score",
+             "ddpm": "ddpm", "ddim": "ddpm", "heun": "ddpm"}  # `train` takes a family or a sampler
 
 
 class OneLineErrors(click.Group):

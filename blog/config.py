@@ -87,6 +87,8 @@ class DDPMConfig(TrainConfig):
     p_mean: float = -1.2  # log-normal t: mean of ln sigma_t
     p_std: float = 1.2  # log-normal t: std of ln sigma_t
     t_draws: int = 0  # distinct t per minibatch, each shared by batch/t_draws samples (0: all)
+    fourier_features: int = 0  # random Fourier features of the network's input (0: raw x_t)
+    fourier_scale: float = 0.5  # std of their frequencies (per unit of the network's input)
 
 
 @dataclass(frozen=True)

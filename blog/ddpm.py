@@ -117,7 +117,8 @@ class EpsNet(nn.Module):
     def __init__(self, cfg: DDPMConfig, dim: int = 2):
         super().__init__()
         self.T, self.prediction, self.sigma_data = cfg.timesteps, cfg.prediction, cfg.sigma_data
-        self.mlp = MLP(dim, dim, cfg.hidden, cfg.depth, cfg.emb_dim, max_freq=cfg.timesteps)
+        self.mlp = MLP(dim, dim, cfg.hidden, cfg.depth, cfg.emb_dim, max_freq=cfg.timesteps,
+                       fourier=cfg.fourier_features, fourier_scale=cfg.fourier_scale)
         # log sigma_t of the schedule (not a weight: derived from the config)
         self.register_buffer("log_sigmas", schedule_from(cfg).sigmas.log(), persistent=False)
 
@@ -194,13 +195,14 @@ def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, s: Schedul
 def p_sample(eps_fn: EpsFn, x_t: torch.Tensor, t: int, schedule: Schedule,
              noise: torch.Tensor) -> torch.Tensor:
     """One step of Alg. 2 with sigma_t^2 = tilde beta_t; no noise at the last step (t = 0)."""
-    tt = torch.full((x_t.shape[0],), t, dtype=torch.long)
-    x0_hat = predict_x0(x_t, tt, eps_fn(x_t, tt), schedule)
-    mean = (extract(schedule.posterior_mean_coef1, tt, x_t.shape) * x0_hat
-            + extract(schedule.posterior_mean_coef2, tt, x_t.shape) * x_t)
+    s = schedule  # one t for the whole batch: its coefficients are plain floats
+    eps = eps_fn(x_t, torch.full((x_t.shape[0],), t, dtype=torch.long))
+    x0_hat = (s.sqrt_recip_alphas_cumprod[t].item() * x_t
+              - s.sqrt_recipm1_alphas_cumprod[t].item() * eps)
+    mean = s.posterior_mean_coef1[t].item() * x0_hat + s.posterior_mean_coef2[t].item() * x_t
     if t == 0:
         return mean
-    return mean + extract(schedule.posterior_variance, tt, x_t.shape).sqrt() * noise
+    return mean + math.sqrt(s.posterior_variance[t].item()) * noise
 
 
 @torch.inference_mode()

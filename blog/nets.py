@@ -8,6 +8,12 @@ e(c) is the sinusoidal embedding of Vaswani et al. (2017, sec. 3.5), as DDPM use
 ladder); its frequencies run geometrically from 1 to `max_freq`. Adding the projected embedding to
 every layer (rather than only concatenating it to the input) is what makes the conditional MLP
 train in seconds. With `emb_dim = 0` the MLP is unconditional (the VAE's encoder and decoder).
+
+With `fourier` > 0 the input is first lifted to random Fourier features (Tancik et al. 2020,
+"Fourier Features Let Networks Learn High Frequency Functions in Low Dimensional Domains", eq. 5):
+    gamma(x) = [x, sin(2 pi x B), cos(2 pi x B)],  B (d_in, fourier) ~ N(0, fourier_scale^2),
+drawn once at initialisation and saved with the weights: a 2-D input becomes one the first layer
+can cut into sharp, many-sided regions (the noised mixture's field between its modes).
 """
 
 from __future__ import annotations
@@ -27,13 +33,18 @@ def sinusoidal_embedding(c: torch.Tensor, dim: int, max_freq: float = 1000.0) ->
 
 
 class MLP(nn.Module):
-    """x (N, d_in) [, c (N,)] -> (N, d_out), `depth` hidden SiLU layers of width `hidden`."""
+    """x (N, d_in) [, c (N,)] -> (N, d_out), `depth` hidden SiLU layers of width `hidden`, on
+    x or on its `fourier` random Fourier features."""
 
     def __init__(self, d_in: int, d_out: int, hidden: int = 128, depth: int = 3,
-                 emb_dim: int = 0, max_freq: float = 1000.0):
+                 emb_dim: int = 0, max_freq: float = 1000.0, fourier: int = 0,
+                 fourier_scale: float = 1.0):
         super().__init__()
         self.emb_dim, self.max_freq = emb_dim, max_freq
-        widths = [d_in] + [hidden] * depth
+        # 2 pi B: a buffer, saved with the weights and never trained (None: no features)
+        self.register_buffer("fourier_B", 2 * math.pi * fourier_scale
+                             * torch.randn(d_in, fourier) if fourier else None)
+        widths = [d_in + 2 * fourier] + [hidden] * depth
         self.layers = nn.ModuleList(nn.Linear(a, b)
                                     for a, b in zip(widths, widths[1:], strict=False))
         if emb_dim:
@@ -53,6 +64,9 @@ class MLP(nn.Module):
         # without autograd (sampling) the activations are overwritten in place: half the time
         inplace = not torch.is_grad_enabled()
         h = x
+        if self.fourier_B is not None:
+            xb = x @ self.fourier_B  # (N, fourier)
+            h = torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=1)
         for layer, bias in zip(self.layers, biases, strict=True):
             h = nn.functional.silu(torch.addmm(bias, h, layer.weight.t()), inplace=inplace)
         return self.out(h)

@@ -52,6 +52,22 @@ def test_sample_trains_with_overrides(runner, tmp_path):
     assert np.load(out).shape == (5, 2)
 
 
+@pytest.mark.parametrize("family, sampler", [("score", "annealed-langevin"), ("ddpm", "heun")])
+def test_train_takes_a_family_name_and_sampling_then_uses_its_cached_weights(runner, tmp_path,
+                                                                             family, sampler):
+    small = ["--profile", "fast", "--set", "score.steps=20", "--set", "score.n_steps_each=3",
+             "--set", "ddpm.steps=20", "--set", "ddpm.timesteps=10", "--set", "ddpm.ddim_steps=4",
+             "--set", "ddpm.heun_steps=3"]
+    result = runner.invoke(cli, ["train", family, *small])
+    assert result.exit_code == 0 and f"{family}: 20 steps" in result.output, result.output
+    assert "(trained)" in result.output
+    out = tmp_path / "x.npy"
+    result = runner.invoke(cli, ["sample", sampler, "-n", "6", "--seed", "1", "-o", str(out),
+                                 *small])
+    assert result.exit_code == 0 and np.load(out).shape == (6, 2)
+    assert "train" not in result.output  # the weights came from the cache
+
+
 @pytest.mark.parametrize("args, needle", [
     (["sample", "gan", "-o", "x.npy"], "'gan' is not one of 'data', 'vae'"),
     (["sample", "ddpm", "-n", "many", "-o", "x.npy"], "'many' is not a valid integer"),

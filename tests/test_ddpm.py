@@ -9,6 +9,7 @@ import torch
 from blog import ddpm, metrics
 from blog.config import DDPMConfig
 from blog.mixture import ring
+from blog.nets import init_seeded
 
 MIX = ring(8, 2.0, 0.1)
 
@@ -210,3 +211,16 @@ def test_the_default_loss_is_l_simple():
     eps = torch.randn(x_0.shape, generator=g)
     want = ((eps - exact(ddpm.q_sample(x_0, t, s, eps), t)) ** 2).sum(-1).mean()
     torch.testing.assert_close(ddpm.loss(exact, x_0, s, torch.Generator().manual_seed(3)), want)
+
+
+def test_fourier_features_are_drawn_at_init_saved_with_the_weights_and_never_trained():
+    cfg = DDPMConfig(timesteps=100, fourier_features=8, hidden=16, depth=2, emb_dim=8)
+    net = init_seeded(lambda: ddpm.EpsNet(cfg), 1)
+    B, again = net.mlp.fourier_B, init_seeded(lambda: ddpm.EpsNet(cfg), 1).mlp.fourier_B
+    assert B.shape == (2, 8) and torch.equal(B, again)
+    assert "mlp.fourier_B" in net.state_dict() and all(p is not B for p in net.parameters())
+    other = init_seeded(lambda: ddpm.EpsNet(cfg), 2)  # other frequencies, other weights ...
+    x, t = torch.randn(5, 2), torch.arange(5)
+    assert not torch.equal(other.mlp.fourier_B, B)
+    other.load_state_dict(net.state_dict())  # ... until it loads the saved ones
+    torch.testing.assert_close(other(x, t), net(x, t))

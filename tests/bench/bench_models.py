@@ -1,87 +1,182 @@
-"""Benchmark of the post's models in the default profile: size, training and sampling time, and
-every metric, each beside the exact-score reference run with the same sampler and steps.
+"""Benchmark of the post's models: training time from a cold cache, and every sampler's quality
+and speed on 10,000 samples beside its exact-score twin, over several training seeds.
 
-    .venv/bin/python tests/bench/bench_models.py [--repeats 3] [--profile default] [--set k=v]
-                                                 [--models ddpm,ddim]
+    .venv/bin/python tests/bench/bench_models.py [--seeds 0,1,2] [--profile default] [--set k=v]
+                                                 [--samplers ddim,heun] [--no-sweep] [--no-variants]
 
-Training times are medians over `repeats` trainings from scratch (into a private cache, so nothing
-is reused); sampling times are medians over `repeats` runs of 10,000 samples. Metrics use the
-last run's samples, drawn with a seed different from training's, against fresh exact samples.
+1. Training: for each seed, `python -m blog train vae`, `score`, `ddpm` one after the other,
+   each a fresh process on an empty weights cache (as a cold `make figures` trains them).
+2. Samplers: 10,000 samples per sampler and training seed, drawn with a sampling seed that no
+   setting was tuned on; learned samplers are reported as the median and [min, max] over the
+   training seeds, exact twins (no training) once. Sampling time is for all 10,000 samples on
+   one thread. A sweep over the number of network evaluations (NFE) for DDIM and Heun follows.
+3. Variants: the DDPM training designs that were compared (seed 0 only), each retrained, with
+   what it gives DDIM and Heun at their post settings: the record of why post.toml is what it is.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
 from blog import config, metrics, models  # noqa: E402
-from blog.nets import n_params  # noqa: E402
 
 N_SAMPLES = 10_000
-LEARNED = ["vae", "langevin", "annealed-langevin", "ddpm", "ddim"]
-EXACT_OF = {"langevin": "langevin-exact", "annealed-langevin": "annealed-langevin-exact",
-            "ddpm": "ddpm-exact", "ddim": "ddim-exact"}
-STEPS_OF = {"vae": "vae", "langevin": "score", "annealed-langevin": "score", "ddpm": "ddpm",
-            "ddim": "ddpm"}
+SAMPLE_SEED = 20_260_101  # the sampling seed of every row; nothing was tuned on it
+FAMILIES = ["vae", "score", "ddpm"]  # the order a cold build trains them in
+LEARNED = ["vae", "langevin", "annealed-langevin", "ddpm", "ddim", "heun"]
+SWEEP = {"ddim": ("ddpm.ddim_steps", [10, 20, 50, 100]),  # NFE = steps
+         "heun": ("ddpm.heun_steps", [5, 10, 25, 50])}  # NFE = 2 steps - 1
+# (label, overrides): the DDPM designs compared, from the paper's L_simple to post.toml's choice
+OLD = ["ddpm.depth=3", "ddpm.lr=4e-3", "ddpm.t_draws=0", "ddpm.fourier_features=0"]
+VARIANTS = [
+    ("eps, uniform t (DDPM's L_simple)", [*OLD, "ddpm.prediction=eps", "ddpm.t_sampling=uniform"]),
+    ("eps, log-normal sigma", [*OLD, "ddpm.prediction=eps"]),
+    ("edm (s_d = 1: v), uniform t", [*OLD, "ddpm.t_sampling=uniform"]),
+    ("edm, log-normal sigma", OLD),
+    ("  + 32 levels per batch, lr 6e-3", ["ddpm.depth=3", "ddpm.fourier_features=0"]),
+    ("  + a 4th layer", ["ddpm.fourier_features=0"]),
+    ("    (3 wider layers, 192, instead)", ["ddpm.depth=3", "ddpm.hidden=192",
+                                          "ddpm.fourier_features=0"]),
+    ("  + 16 Fourier features (post.toml)", []),
+]
+
+
+def measure(x: np.ndarray, mixture, rng: np.random.Generator) -> dict[str, float]:
+    """The three numbers of every row; the one place that knows blog.metrics' API."""
+    r = metrics.evaluate(x, mixture)
+    return {"within": r.within_3sd.value, "share_dev": r.max_share_dev.value,
+            "mmd2": r.mmd2.value}
+
+
+def train_cold(family: str, profile: str, overrides: list[str], cache: Path
+               ) -> tuple[float, float]:
+    """`python -m blog train FAMILY` in a fresh process: (training seconds it reports, wall s)."""
+    args = [sys.executable, "-m", "blog", "train", family, "--profile", profile]
+    for o in overrides:
+        args += ["--set", o]
+    start = time.perf_counter()
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "BLOG_CACHE_DIR": str(cache)})
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(args[2:])} failed: {out.stderr.strip()[-500:]}")
+    return float(re.search(r"([\d.]+) s \((?:trained|cache)\)", out.stdout).group(1)), wall
+
+
+def sample_and_measure(name: str, cfg, seed: int) -> tuple[dict[str, float], float]:
+    start = time.perf_counter()
+    x = models.sample(name, cfg, N_SAMPLES, SAMPLE_SEED)
+    seconds = time.perf_counter() - start
+    rng = np.random.default_rng(config.derive_seed(SAMPLE_SEED, "bench", name, str(seed)))
+    return measure(x, models.mixture_of(cfg), rng), seconds
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """'median [min, max]', or the value alone for one run."""
+    med = format(statistics.median(values), fmt)
+    if len(values) == 1:
+        return med
+    return f"{med} [{format(min(values), fmt)}, {format(max(values), fmt)}]"
+
+
+def row(name: str, nfe: int, runs: list[dict[str, float]], secs: list[float]) -> str:
+    col = {k: [r[k] for r in runs] for k in runs[0]}
+    within = spread([100 * v for v in col["within"]], ".1f")
+    mmd2 = spread([1e4 * v for v in col["mmd2"]], ".1f")
+    return (f"{name:<25}{nfe:>6}  {within:<20}{spread(col['share_dev'], '.3f'):<22}{mmd2:<18}"
+            f"{statistics.median(secs):>8.1f}")
+
+
+HEAD = (f"{'sampler':<25}{'NFE':>6}  {'in 3σ %':<20}{'share dev':<22}{'MMD² ×1e4':<18}"
+        f"{'sample s':>8}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds (at least 3 for a spread)")
     ap.add_argument("--profile", default="default")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
-    ap.add_argument("--models", default=",".join(LEARNED))
+    ap.add_argument("--samplers", default=",".join(LEARNED))
+    ap.add_argument("--no-sweep", action="store_true", help="skip the NFE sweep")
+    ap.add_argument("--no-variants", action="store_true", help="skip the DDPM design variants")
     args = ap.parse_args()
-    cfg = config.load(args.profile, args.overrides)
-    names = args.models.split(",")
-    mix = models.mixture_of(cfg)
-    sample_seed = cfg.seed + 1000  # never the training seed
-    os.environ["BLOG_CACHE_DIR"] = tempfile.mkdtemp(prefix="blog-bench-")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    names = args.samplers.split(",")
+    cache = Path(tempfile.mkdtemp(prefix="blog-bench-"))
+    os.environ["BLOG_CACHE_DIR"] = str(cache)
+    cfgs = {s: config.load(args.profile, [*args.overrides, f"seed={s}"]) for s in seeds}
 
-    train_rows, families = [], sorted({models.FAMILIES[STEPS_OF[n]].name for n in names})
-    total = 0.0
-    for fam in families:
-        secs, t = [], None
-        for _ in range(args.repeats):
-            t = models.trained(fam, cfg, retrain=True)
-            secs.append(t.meta["train_seconds"])
-        med = statistics.median(secs)
-        total += med
-        train_rows.append(f"{fam:<8}{n_params(t.model):>9,}{t.meta['steps']:>8}{med:>10.1f}"
-                          f"{t.meta['final_loss']:>12.4f}")
-    print(f"profile {cfg.profile}; medians of {args.repeats} runs; {N_SAMPLES} samples; "
-          f"MMD² against the exact mixture, bandwidth σ = {cfg.mixture.std}")
-    print(f"{'family':<8}{'params':>9}{'steps':>8}{'train s':>10}{'final loss':>12}")
-    print("\n".join(train_rows))
-    print(f"{'total':<25}{total:>10.1f}\n")
+    print(f"profile {args.profile}; {N_SAMPLES:,} samples, sampling seed {SAMPLE_SEED}; "
+          f"MMD² on {metrics.MMD_N} vs {metrics.MMD_N} fresh exact samples, bandwidth σ = "
+          f"{cfgs[seeds[0]].mixture.std}\n")
+    print("training from a cold cache, one after the other (training s, [process wall s]); "
+          "budget: ddpm ≤ 25 s, all three ≤ 60 s")
+    print(f"{'family':<8}{'steps':>7}{'batch':>7}" + "".join(f"{'seed ' + str(s):>16}"
+                                                        for s in seeds))
+    totals = {s: 0.0 for s in seeds}
+    for fam in FAMILIES:
+        cells = []
+        for s in seeds:
+            secs, wall = train_cold(fam, args.profile, [*args.overrides, f"seed={s}"], cache)
+            totals[s] += secs
+            cells.append(f"{secs:6.1f} [{wall:5.1f}]")
+        fc = models.FAMILIES[fam].config(cfgs[seeds[0]])
+        print(f"{fam:<8}{fc.steps:>7}{fc.batch_size:>7}" + "".join(f"{c:>16}" for c in cells))
+    print(f"{'total':<22}" + "".join(f"{totals[s]:>8.1f}{'':>8}" for s in seeds))
 
-    reports, times = {}, {}
-    rows = [n for name in names for n in (name, EXACT_OF.get(name)) if n]
-    for name in ["data", *rows]:
-        secs = []
-        for _ in range(args.repeats if name != "data" else 1):
-            start = time.perf_counter()
-            x = models.sample(name, cfg, N_SAMPLES, sample_seed)
-            secs.append(time.perf_counter() - start)
-        times[name] = statistics.median(secs)
-        reports[name] = metrics.evaluate(x, mix)
-    table = metrics.format_table(reports).splitlines()
-    print(table[0] + f"{'steps':>7}{'sample s':>10}")
-    print(table[1] + "-" * 17)
-    for line, name in zip(table[2:-1], reports, strict=True):
+    print(f"\nsamplers: learned as median [min, max] over training seeds {args.seeds}")
+    print(HEAD)
+    print("-" * len(HEAD))
+    data = [sample_and_measure("data", cfgs[seeds[0]], seeds[0])]
+    print(row("data (exact samples)", 0, [data[0][0]], [data[0][1]]))
+    for name in names:
         spec = models.REGISTRY[models.ModelName(name)]
-        print(line + f"{spec.n_steps(cfg):>7}{times[name]:>10.2f}")
-    print(table[-1])
-    print("\nshares (fraction nearest each centre):")
-    for name, r in reports.items():
-        print(f"  {name:<24}" + " ".join(f"{s:.3f}" for s in r.shares))
+        runs = [sample_and_measure(name, cfgs[s], s) for s in seeds]
+        print(row(name, spec.nfe(cfgs[seeds[0]]), [r for r, _ in runs], [t for _, t in runs]))
+        twin = f"{name}-exact"
+        if twin in models.REGISTRY:
+            r, t = sample_and_measure(twin, cfgs[seeds[0]], seeds[0])
+            print(row(twin, spec.nfe(cfgs[seeds[0]]), [r], [t]))
+
+    if not args.no_sweep:
+        print(f"\nnetwork evaluations (NFE) sweep, training seed {seeds[0]}")
+        print(HEAD)
+        for name, (key, values) in SWEEP.items():
+            for v in values:
+                cfg = config.load(args.profile, [*args.overrides, f"seed={seeds[0]}", f"{key}={v}"])
+                nfe = models.REGISTRY[models.ModelName(name)].nfe(cfg)
+                for n in (name, f"{name}-exact"):
+                    r, t = sample_and_measure(n, cfg, seeds[0])
+                    print(row(n, nfe, [r], [t]))
+
+    if not args.no_variants:
+        print(f"\nDDPM training designs compared (seed {seeds[0]}, each trained from scratch): "
+              f"DDIM at {cfgs[seeds[0]].ddpm.ddim_steps} NFE, Heun at "
+              f"{2 * cfgs[seeds[0]].ddpm.heun_steps - 1} NFE")
+        print(f"{'design':<36}{'train s':>8}   {'DDIM in 3σ, dev, MMD²':<26}"
+              f"{'Heun in 3σ, dev, MMD²':<26}")
+        for label, overrides in VARIANTS:
+            cfg = config.load(args.profile, [*args.overrides, f"seed={seeds[0]}", *overrides])
+            t = models.trained("ddpm", cfg)
+            cells = []
+            for n in ("ddim", "heun"):
+                r, _ = sample_and_measure(n, cfg, seeds[0])
+                cells.append(f"{100 * r['within']:5.1f}% {r['share_dev']:.3f} "
+                             f"{1e4 * r['mmd2']:5.1f}e-4")
+            print(f"{label:<36}{t.meta['train_seconds']:>8.1f}   {cells[0]:<26}{cells[1]:<26}")
     return 0
 
 
