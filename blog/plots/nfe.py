@@ -19,7 +19,7 @@ def error_vs_nfe(curves: Mapping[str, Mapping[str, Curve]], metric: str, ylabel:
     """curves[sampler]["learned" | "exact"] is a list of points; `metric` names the estimate
     drawn (a fraction, on a log y axis); `floor` draws the value exact samples have."""
     th = theme()
-    fig = figure(height=4.6 if look().narrow else 3.6)
+    fig = figure(height=5.6 if look().narrow else 4.4)
     with styled():
         ax = fig.add_subplot()
         handles = []
@@ -46,7 +46,9 @@ def error_vs_nfe(curves: Mapping[str, Mapping[str, Curve]], metric: str, ylabel:
         ax.set_xlabel("network evaluations per sample")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", color=th.grid, lw=0.6)
-        ax.legend(handles=handles, loc="upper right", ncols=1 if look().narrow else 2)
+        narrow = look().narrow
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  ncols=2 if narrow else 4, frameon=False)
         ax.spines["left"].set_color(th.muted)
         ax.spines["bottom"].set_color(th.muted)
     return finish(fig)

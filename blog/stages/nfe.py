@@ -13,7 +13,7 @@ from blog.stages.common import load_model, post_config, save_looks, seed_for, wi
 from figures_pipeline import Figure, stage
 
 EVALUATIONS = (10, 20, 50, 100, 200, 500)  # budgets: network evaluations per sample
-N_SWEEP = 2000  # samples per point of a curve
+N_SWEEP = 1000  # samples per point of a curve
 SAMPLERS = ("DDPM", "DDIM", "Heun", "annealed Langevin")
 
 
