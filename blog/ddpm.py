@@ -11,18 +11,8 @@ With eta = 0, DDIM is a discretisation of the probability-flow ODE (DDIM sec. 4.
 deterministic sampler of the post. The cosine schedule is Nichol & Dhariwal (2021) eq. 17.
 Timesteps are 0-based: index t here is the paper's t + 1.
 
-The network can instead follow Karras et al. (2022, "Elucidating the Design Space of
-Diffusion-Based Generative Models"), on the same VP process seen as x = x_t / sqrt(abar_t) =
-x_0 + sigma_t eps, sigma_t = sqrt((1 - abar_t) / abar_t) (Table 1, VP column):
-    precondition  D(x; sigma) = c_skip x + c_out F(c_in x, t),                              eq. 7
-                  c_skip = s_d^2 / (sigma^2 + s_d^2),  c_out = sigma s_d / sqrt(sigma^2 + s_d^2),
-                  c_in = 1 / sqrt(sigma^2 + s_d^2)                                  Table 1
-    loss          lambda(sigma) || D - x_0 ||^2,  lambda = 1 / c_out^2,
-                  ln sigma ~ N(P_mean, P_std^2),
-                  = (1 + sigma^2 / s_d^2) || eps - eps_theta ||^2                 eq. 8, Table 1
-and eps_theta = (x - D) / sigma, so every sampler below uses it unchanged; s_d = 1 is
-v-prediction (Salimans & Ho 2022). Log-normal sigma gives real t (`t_at`): between the integer t,
-log sigma_t is linear in t.
+The network can instead be preconditioned and trained as Karras et al. (2022) do, on real t
+with log-normal noise levels (blog.edm); it still predicts eps, so every sampler here runs on it.
 
 Every sampler takes an `eps_fn(x_t, t) -> eps`, either the network or `exact_eps(mixture,
 schedule)`, the true noise of the noised mixture:
@@ -39,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from blog import edm
 from blog.config import DDPMConfig, Spacing, TSampling
 from blog.mixture import GaussianMixture
 from blog.nets import MLP
@@ -112,49 +103,34 @@ def extract(a: torch.Tensor, t: torch.Tensor, shape: torch.Size) -> torch.Tensor
 
 class EpsNet(nn.Module):
     """eps_theta(x_t, t) from the MLP F of blog.nets, conditioned on t / T (t may be real):
-    F is eps itself ('eps'), or EDM's F with eps = (x - D(x; sigma)) / sigma ('edm')."""
+    F is eps itself ('eps'), or the F of Karras et al.'s preconditioned denoiser ('edm')."""
 
     def __init__(self, cfg: DDPMConfig, dim: int = 2):
         super().__init__()
         self.T, self.prediction, self.sigma_data = cfg.timesteps, cfg.prediction, cfg.sigma_data
+        self.schedule = schedule_from(cfg)  # for sigma_t (derived from the config, not saved)
         self.mlp = MLP(dim, dim, cfg.hidden, cfg.depth, cfg.emb_dim, max_freq=cfg.timesteps,
                        fourier=cfg.fourier_features, fourier_scale=cfg.fourier_scale)
-        # log sigma_t of the schedule (not a weight: derived from the config)
-        self.register_buffer("log_sigmas", schedule_from(cfg).sigmas.log(), persistent=False)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         c = t.to(torch.float32) / self.T
         if self.prediction == "eps":
             return self.mlp(x_t, c)
-        sigma = _lerp_exp(self.log_sigmas, t)[:, None]  # (N, 1) float64
-        s2, d2 = sigma**2, self.sigma_data**2
-        c_in = torch.sqrt((1 + s2) / (s2 + d2))  # c_in / sqrt(abar): acts on x_t
-        x_coef = sigma * torch.sqrt(1 + s2) / (s2 + d2)  # (1 - c_skip) / (sigma sqrt(abar))
-        f_coef = self.sigma_data / torch.sqrt(s2 + d2)  # c_out / sigma
-        f = self.mlp(c_in.float() * x_t, c)
-        return x_coef.float() * x_t - f_coef.float() * f
-
-
-def loss_weight(cfg: DDPMConfig, sigma: torch.Tensor) -> torch.Tensor:
-    """The weight of || eps - eps_theta ||^2 at sigma_t: 1 (L_simple), or EDM's lambda c_out^2 /
-    sigma^2 ... = 1 + sigma^2 / s_d^2, the same as || F - F_target ||^2."""
-    if cfg.prediction == "eps":
-        return torch.ones_like(sigma)
-    return 1 + sigma**2 / cfg.sigma_data**2
+        sigma = edm.sigma_at(self.schedule, t)[:, None]  # (N, 1) float64
+        c_in, a, b = (k.to(torch.float32) for k in edm.preconditioning(sigma, self.sigma_data))
+        return a * x_t - b * self.mlp(c_in * x_t, c)
 
 
 def draw_t(schedule: Schedule, sampling: TSampling, n: int, generator: torch.Generator,
            p_mean: float = -1.2, p_std: float = 1.2, draws: int = 0) -> torch.Tensor:
-    """n timesteps for the loss: integer t ~ U{0..T-1} (DDPM), or the real t of
-    ln sigma ~ N(p_mean, p_std^2) clamped to the schedule (EDM). With draws > 0 only that many
-    are drawn, each shared by consecutive samples: the network embeds each t once (a cheaper
-    step), and the minibatch still covers `draws` noise levels."""
+    """n timesteps for the loss: integer t ~ U{0..T-1} (DDPM), or real t with log-normal sigma_t
+    (blog.edm). With draws > 0 only that many are drawn, each shared by consecutive samples: the
+    network embeds each t once (a cheaper step), the minibatch still covers `draws` levels."""
     k = draws if 0 < draws < n else n
     if sampling == "uniform":
         t = torch.randint(0, schedule.T, (k,), generator=generator)
     else:
-        log_sigma = p_mean + p_std * torch.randn(k, generator=generator, dtype=torch.float64)
-        t = t_at(schedule, log_sigma.exp())
+        t = edm.lognormal_t(schedule, k, p_mean, p_std, generator)
     return t.repeat_interleave(-(-n // k))[:n]
 
 
@@ -162,7 +138,7 @@ def alphas_at(schedule: Schedule, t: torch.Tensor) -> torch.Tensor:
     """abar_t (N,) float64: the table at integer t, 1 / (1 + sigma_t^2) at real t."""
     if not t.is_floating_point():
         return schedule.alphas_cumprod[t]
-    return 1 / (1 + sigma_at(schedule, t) ** 2)
+    return 1 / (1 + edm.sigma_at(schedule, t) ** 2)
 
 
 # q(x_t | x_0)
@@ -175,14 +151,17 @@ def q_sample(x_0: torch.Tensor, t: torch.Tensor, schedule: Schedule,
 
 def loss(model: EpsFn, x_0: torch.Tensor, schedule: Schedule, generator: torch.Generator,
          cfg: DDPMConfig | None = None) -> torch.Tensor:
-    """Mean of w(sigma_t) || eps - eps_theta(x_t, t) ||^2 with t from draw_t: with cfg None (or
-    its defaults) L_simple (eq. 14), t ~ U{0..T-1}, eps ~ N(0, I), w = 1."""
+    """Mean of w || eps - eps_theta(x_t, t) ||^2 with t from draw_t: with cfg None (or its
+    defaults) L_simple (eq. 14), t ~ U{0..T-1}, eps ~ N(0, I), w = 1; for the 'edm' network
+    w = edm.loss_weight, Karras et al.'s eq. 8."""
     cfg = cfg or DDPMConfig(timesteps=schedule.T)
     t = draw_t(schedule, cfg.t_sampling, x_0.shape[0], generator, cfg.p_mean, cfg.p_std,
                cfg.t_draws)
     eps = torch.randn(x_0.shape, generator=generator)
-    w = loss_weight(cfg, sigma_at(schedule, t)).to(torch.float32)
-    return (w * ((eps - model(q_sample(x_0, t, schedule, eps), t)) ** 2).sum(-1)).mean()
+    err = ((eps - model(q_sample(x_0, t, schedule, eps), t)) ** 2).sum(-1)
+    if cfg.prediction == "edm":
+        err = edm.loss_weight(edm.sigma_at(schedule, t), cfg.sigma_data).to(torch.float32) * err
+    return err.mean()
 
 
 def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, s: Schedule) -> torch.Tensor:
@@ -256,27 +235,6 @@ def ddim_sample_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule
         yield x
 
 
-# continuous t, for the samplers that step in sigma (blog.heun): log sigma_t is linear in t
-# between the integer t, so every real t in [0, T - 1] has one noise level and back
-def sigma_at(schedule: Schedule, t: torch.Tensor) -> torch.Tensor:
-    """sigma_t for real t in [0, T - 1], float64; equal to schedule.sigmas at integer t."""
-    return _lerp_exp(schedule.sigmas.log(), t)
-
-
-def _lerp_exp(log_sigmas: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    t = t.to(torch.float64).clamp(0, len(log_sigmas) - 1)
-    i = t.floor().long().clamp(max=len(log_sigmas) - 2)
-    return torch.lerp(log_sigmas[i], log_sigmas[i + 1], t - i).exp()
-
-
-def t_at(schedule: Schedule, sigma: torch.Tensor) -> torch.Tensor:
-    """The real t with sigma_t = sigma (float64); 0 or T - 1 outside [sigma_0, sigma_{T-1}]."""
-    log_sigmas, log_sigma = schedule.sigmas.log(), sigma.to(torch.float64).log()
-    i = (torch.searchsorted(log_sigmas, log_sigma) - 1).clamp(0, schedule.T - 2)
-    t = i + (log_sigma - log_sigmas[i]) / (log_sigmas[i + 1] - log_sigmas[i])
-    return t.clamp(0, schedule.T - 1)
-
-
 def exact_eps(mixture: GaussianMixture, schedule: Schedule) -> EpsFn:
     """eps*(x_t, t) = -sqrt(1 - abar_t) grad log q_t(x_t), with q_t = mixture.vp(abar_t); t may
     be real (alphas_at)."""
@@ -321,6 +279,6 @@ def _eps_loss(cfg):
     return lambda m, x, g: loss(m, x, schedule, g, cfg.ddpm)
 
 
-FAMILY = Family("ddpm", ("config", "mixture", "nets", "train", "ddpm"),
+FAMILY = Family("ddpm", ("config", "mixture", "nets", "train", "ddpm", "edm"),
                 lambda c: c.ddpm,
                 lambda c: EpsNet(c.ddpm), _eps_loss)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from blog import ddpm, heun, score, vae, weights
+from blog import ddpm, edm, score, vae, weights
 from blog.config import PostConfig, derive_seed
 from blog.mixture import GaussianMixture, from_config
 from blog.train import Family, progress_steps, torch_threads, train_family
@@ -157,7 +157,7 @@ def _annealed(model, cfg, n, g):
 
 def _heun(model, cfg, n, g):
     z = torch.randn((n, 2), generator=g)
-    return heun.heun_sample_progressive(_eps_fn(model, cfg), z, ddpm.schedule_from(cfg.ddpm),
+    return edm.heun_sample_progressive(_eps_fn(model, cfg), z, ddpm.schedule_from(cfg.ddpm),
                                         cfg.ddpm.heun_steps)
 
 
@@ -187,7 +187,7 @@ for _name, _fam, _sampler, _len, _nfe in [
     (ModelName.DDPM, "ddpm", _ddpm, lambda c: c.ddpm.timesteps, None),
     (ModelName.DDIM, "ddpm", _ddim, _ddim_len, None),
     (ModelName.HEUN, "ddpm", _heun, lambda c: c.ddpm.heun_steps,
-     lambda c: heun.n_evaluations(c.ddpm.heun_steps)),
+     lambda c: edm.n_evaluations(c.ddpm.heun_steps)),
 ]:
     _nfe = _nfe or _len  # one evaluation per step
     register(ModelSpec(_name, _fam, _sampler, _len, _nfe))

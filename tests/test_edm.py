@@ -1,5 +1,6 @@
-"""blog.heun: Karras et al.'s time steps, the evaluation count, and second-order convergence of
-Heun's method on the probability-flow ODE of the mixture (Euler, i.e. DDIM, is first order)."""
+"""blog.edm: real t and sigma, the log-normal training levels, Karras et al.'s time steps, the
+evaluation count, and second-order convergence of Heun's method on the probability-flow ODE of
+the mixture (Euler, i.e. DDIM, is first order)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from blog import ddpm, heun, metrics
+from blog import ddpm, edm, metrics
 from blog.mixture import GaussianMixture, ring
 
 SCHEDULE = ddpm.make_schedule(1000)
@@ -18,8 +19,28 @@ LOPSIDED = ring(8, 2.0, 0.1, weights=[3, 1, 1, 1, 2, 1, 1, 1])  # no symmetry to
 SIGMA_A, SIGMA_B = 2.0, 0.5  # integrate the ODE from q_{sigma_a} to q_{sigma_b}
 
 
+def test_time_is_real_between_the_schedules_integer_steps():
+    t = torch.tensor([0.0, 3.0, 3.25, 998.5, 999.0], dtype=torch.float64)
+    sigma = edm.sigma_at(SCHEDULE, t)
+    torch.testing.assert_close(sigma[[0, 1, 4]], SCHEDULE.sigmas[[0, 3, 999]])
+    assert SCHEDULE.sigmas[3] < sigma[2] < SCHEDULE.sigmas[4]
+    torch.testing.assert_close(edm.t_at(SCHEDULE, sigma), t)
+    # outside the schedule's range t stops at its ends
+    assert edm.t_at(SCHEDULE, torch.tensor([1e-4, 1e4])).tolist() == [0.0, 999.0]
+    # abar_t = 1 / (1 + sigma_t^2): the table at integer t, the same relation between
+    torch.testing.assert_close(ddpm.alphas_at(SCHEDULE, t), 1 / (1 + sigma**2))
+    assert torch.equal(ddpm.alphas_at(SCHEDULE, torch.tensor([3])), SCHEDULE.alphas_cumprod[[3]])
+
+
+def test_log_normal_t_has_log_normal_sigma():
+    t = edm.lognormal_t(SCHEDULE, 200_000, -1.2, 1.2, torch.Generator().manual_seed(0))
+    assert t.is_floating_point() and 0 <= t.min() and t.max() <= 999
+    log_sigma = edm.sigma_at(SCHEDULE, t).log()
+    assert abs(log_sigma.mean() + 1.2) < 0.02 and abs(log_sigma.std() - 1.2) < 0.02
+
+
 def test_karras_steps_run_from_sigma_max_to_sigma_min_denser_near_the_data():
-    s = heun.karras_sigmas(0.01, 80.0, 18)
+    s = edm.karras_sigmas(0.01, 80.0, 18)
     assert s.dtype == torch.float64 and s.shape == (18,)
     torch.testing.assert_close(s[[0, -1]], torch.tensor([80.0, 0.01], dtype=torch.float64))
     # eq. 5: sigma^(1/rho) is evenly spaced, so the steps shrink toward sigma_min
@@ -27,7 +48,7 @@ def test_karras_steps_run_from_sigma_max_to_sigma_min_denser_near_the_data():
                                (1 / 7)) / 17, dtype=torch.float64))
     assert torch.all(torch.diff(s) < 0) and torch.all(torch.diff(torch.diff(s)) > 0)
     with pytest.raises(ValueError, match="sigma_min < sigma_max"):
-        heun.karras_sigmas(1.0, 0.5, 10)
+        edm.karras_sigmas(1.0, 0.5, 10)
 
 
 @pytest.mark.parametrize("n_steps", [2, 5, 25])
@@ -39,16 +60,16 @@ def test_n_steps_cost_two_evaluations_each_but_the_last(n_steps):
         calls.append(t[0].item())
         return exact(x_t, t)
 
-    steps = list(heun.heun_sample_progressive(counting, torch.randn(10, 2), SCHEDULE, n_steps))
+    steps = list(edm.heun_sample_progressive(counting, torch.randn(10, 2), SCHEDULE, n_steps))
     assert len(steps) == n_steps + 1  # x_T, then x at sigma_1, ..., sigma_{N-1} and at 0
-    assert len(calls) == heun.n_evaluations(n_steps) == 2 * n_steps - 1
+    assert len(calls) == edm.n_evaluations(n_steps) == 2 * n_steps - 1
     # the network sees the schedule's whole range of t: T - 1 first, 0 last
     assert calls[0] == pytest.approx(SCHEDULE.T - 1) and calls[-1] == pytest.approx(0.0)
 
 
 def _euler(eps_fn, x, sigmas):
     """The first-order method on the same ODE (what DDIM is, Karras et al. sec. 3)."""
-    ts, levels = ddpm.t_at(SCHEDULE, sigmas), sigmas.tolist()
+    ts, levels = edm.t_at(SCHEDULE, sigmas), sigmas.tolist()
     for i in range(len(levels) - 1):
         x = x + (levels[i + 1] - levels[i]) * eps_fn(x / math.sqrt(1 + levels[i] ** 2),
                                                       ts[i].expand(len(x)))
@@ -56,7 +77,7 @@ def _euler(eps_fn, x, sigmas):
 
 
 def _heun(eps_fn, x, sigmas):
-    return ddpm.last(heun.heun_ode(eps_fn, x, sigmas, SCHEDULE))
+    return ddpm.last(edm.heun_ode(eps_fn, x, sigmas, SCHEDULE))
 
 
 def _orders(errors: list[float]) -> np.ndarray:
@@ -80,7 +101,7 @@ def test_the_error_falls_at_the_methods_order_where_the_flow_is_closed_form(meth
     x_a = mu + math.sqrt(s2 + SIGMA_A**2) * torch.randn(500, 2, generator=gen,
                                                         dtype=torch.float64)
     x_b = mu + (x_a - mu) * math.sqrt((s2 + SIGMA_B**2) / (s2 + SIGMA_A**2))
-    errors = [(method(eps, x_a, heun.karras_sigmas(SIGMA_B, SIGMA_A, n)) - x_b).abs().max().item()
+    errors = [(method(eps, x_a, edm.karras_sigmas(SIGMA_B, SIGMA_A, n)) - x_b).abs().max().item()
               for n in LEVELS]
     assert np.all(np.abs(_orders(errors)[1:] - order) < 0.15), _orders(errors)
 
@@ -109,7 +130,7 @@ def test_on_the_mixture_the_second_moment_converges_at_second_order_for_heun_fir
     eps = ddpm.exact_eps(LOPSIDED, SCHEDULE)
 
     def moment_errors(method, levels):
-        return [float((weights * (method(eps, nodes, heun.karras_sigmas(SIGMA_B, SIGMA_A, n))
+        return [float((weights * (method(eps, nodes, edm.karras_sigmas(SIGMA_B, SIGMA_A, n))
                                   ** 2).sum(1)).sum()) - want for n in levels]
 
     heun_errors, euler_errors = moment_errors(_heun, LEVELS[:3]), moment_errors(_euler, LEVELS)
@@ -121,7 +142,7 @@ def test_on_the_mixture_the_second_moment_converges_at_second_order_for_heun_fir
 
 def test_heun_with_the_exact_noise_reproduces_the_mixture_in_49_evaluations():
     z = torch.randn(4000, 2, generator=torch.Generator().manual_seed(0))
-    x = ddpm.last(heun.heun_sample_progressive(ddpm.exact_eps(RING, SCHEDULE), z, SCHEDULE, 25))
+    x = ddpm.last(edm.heun_sample_progressive(ddpm.exact_eps(RING, SCHEDULE), z, SCHEDULE, 25))
     r = metrics.evaluate(x.double().numpy(), RING)
     assert metrics.modes_covered(x.double().numpy(), RING) == 8
     assert r.within_3sd.value > 0.975 and r.max_share_dev.value < 0.12
