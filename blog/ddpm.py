@@ -24,16 +24,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import get_args
 
 import numpy as np
 import torch
 from torch import nn
 
 from blog import edm
-from blog.config import DDPMConfig, Spacing, TSampling
+from blog.config import DDPMConfig, Prediction, Spacing, TSampling
 from blog.mixture import GaussianMixture
 from blog.nets import MLP
 from blog.train import Family
+from figures_pipeline.config import ConfigError
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t (N, d), t (N,)) -> (N, d)
 
@@ -93,6 +95,13 @@ def make_schedule(T: int, kind: str = "linear", beta_start: float = 1e-4,
 
 
 def schedule_from(cfg: DDPMConfig) -> Schedule:
+    """The config's schedule; every DDPM-family path starts here, so it also refuses the choices
+    that would otherwise misbehave silently (a one-line ConfigError naming the key)."""
+    for key, choices in (("prediction", get_args(Prediction)), ("t_sampling", get_args(TSampling))):
+        if getattr(cfg, key) not in choices:
+            raise ConfigError(f"ddpm.{key} must be one of {choices}, got {getattr(cfg, key)!r}")
+    if cfg.heun_steps < 2:
+        raise ConfigError(f"ddpm.heun_steps must be >= 2, got {cfg.heun_steps}")
     return make_schedule(cfg.timesteps, cfg.schedule, cfg.beta_start, cfg.beta_end)
 
 

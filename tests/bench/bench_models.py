@@ -47,7 +47,7 @@ VARIANTS = [
     ("edm (s_d = 1: v), uniform t", [*OLD, "ddpm.t_sampling=uniform"]),
     ("edm, log-normal sigma", OLD),
     ("  + 32 levels per batch, lr 6e-3", ["ddpm.fourier_features=0"]),
-    ("  + 16 Fourier features (post.toml)", []),
+    ("  + 32 Fourier features (post.toml)", []),
     ("    (+ a 4th layer on top)", ["ddpm.depth=4"]),
     ("    (a 4th layer instead of features)", ["ddpm.depth=4", "ddpm.fourier_features=0"]),
 ]
