@@ -78,7 +78,7 @@ def test_train_takes_a_family_name_and_sampling_then_uses_its_cached_weights(run
     (["sample", "ddpm", "-o", "x.npy", "--profile", "slow"], "'slow' is not one of"),
     (["train", "data"], "is not one of"),
     (["sample", "heun", "-o", "x.npy", "--set", "ddpm.prediction=x0"],
-     "ddpm.prediction must be one of ('eps', 'edm'), got 'x0'"),
+     "ddpm.prediction must be 'eps' or 'edm', got 'x0'"),
     (["sample", "heun-exact", "-o", "x.npy", "--set", "ddpm.heun_steps=1"],
      "ddpm.heun_steps must be >= 2"),
     (["metrics", "ddpm", "--seed", "-1"], "--seed"),
