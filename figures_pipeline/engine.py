@@ -699,7 +699,8 @@ def write_sections(project: Project, post: Post, records: dict[str, Any], config
                    graph: Graph, tmp_dir: Path | None = None) -> list[claims.Verdict]:
     """Rewrite the post's regions if they changed, and judge its claims (a bad claim raises
     before anything is written). A digest of the Markdown and of everything rendering reads,
-    kept in the cache once every claim held, lets a no-op build skip Jinja2 altogether."""
+    kept in the cache once every claim held, lets a build whose values did not change skip the
+    templates (the claims are still judged and counted: cheap, and always reported)."""
     if not post.markdown:
         return judge_claims(project, post, records, config, graph, "")
     md = project.root / post.markdown
@@ -716,7 +717,8 @@ def write_sections(project: Project, post: Post, records: dict[str, Any], config
 
     try:
         if stamp.read_text() == digest():
-            return []
+            return judge_claims(project, post, records, config, graph,
+                                read_text(md, project.root) if md.is_file() else "")
     except OSError:
         pass
     rendered = render_post(project, post, records, config, graph)
