@@ -113,13 +113,7 @@ def save_gif(
     transparent index (the usual GIF inter-frame optimisation). A frame identical to the one
     before it is merged into it by the encoder (its time added to the previous frame's).
     """
-    frames = [np.asarray(f) for f in frames]
-    if not frames:
-        raise ValueError("save_gif needs at least one frame")
-    shape = frames[0].shape
-    for i, f in enumerate(frames):
-        if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3 or f.shape != shape:
-            raise ValueError(f"frame {i}: expected uint8 {shape} RGB, got {f.dtype} {f.shape}")
+    frames = _check_frames(frames)
     if duration_ms <= 0:
         raise ValueError(f"duration_ms must be > 0, got {duration_ms}")
     pal = np.asarray(palette if palette is not None else
