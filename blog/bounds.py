@@ -68,13 +68,28 @@ class ExactEps:
         return (-(1 - abar).sqrt()[:, None] * score).to(x_t.dtype)
 
 
+def mean_estimate(values) -> dict:
+    """The mean of independent values with its normal 95 % interval: {value, lo, hi, n, se}."""
+    from blog.metrics.estimate import normal
+
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) < 2:
+        raise ValueError(f"a mean with an interval needs at least 2 values, got {len(v)}")
+    return normal(float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))), len(v)).as_dict()
+
+
+def final_loss(history, fraction: float = 0.05) -> dict:
+    """The training loss at the end: the mean of the last `fraction` of the minibatch losses
+    (each on fresh data), with its interval (mean_estimate)."""
+    h = np.asarray(history, dtype=np.float64)
+    return mean_estimate(h[-max(2, int(len(h) * fraction)):])
+
+
 def loss_floor(loss: Callable, exact: Callable, mixture: GaussianMixture, batch_size: int,
                batches: int, seed: int) -> dict:
     """The mean of `loss(exact, x_0, generator)` over `batches` independent minibatches of
     `batch_size` fresh samples x_0 ~ p (float32, as in training), with its 95 % interval from
     the spread of the minibatch means: {value, lo, hi, n (= batches), se}."""
-    from blog.metrics.estimate import normal
-
     if batches < 2:
         raise ValueError(f"loss_floor needs at least 2 minibatches for an interval, got {batches}")
     rng = np.random.default_rng(seed)
@@ -84,5 +99,4 @@ def loss_floor(loss: Callable, exact: Callable, mixture: GaussianMixture, batch_
         for _ in range(batches):
             x_0 = torch.from_numpy(mixture.sample(batch_size, rng).astype(np.float32))
             values.append(float(loss(exact, x_0, gen)))
-    v = np.asarray(values)
-    return normal(float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))), len(v)).as_dict()
+    return mean_estimate(values)

@@ -163,6 +163,9 @@ def test_training_curve_marks_the_least_attainable_loss_on_a_log_axis():
     assert len(floors) == 1 and set(floors[0].get_ydata()) == {0.3}
     assert ax.get_ylim()[0] < 0.3  # the bound is in view
     assert "H(p)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    # a curve within a factor of two of its floor reads better on a linear axis
+    narrow = vae.training_curve({"l": 1 + 1 / steps}, "loss", logy=True, floor=(0.9, "floor"))
+    assert narrow.axes[0].get_yscale() == "linear"
 
 
 def test_diagram_ddpm(mix):

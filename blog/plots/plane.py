@@ -279,7 +279,7 @@ def score_error_maps(grid_xy: np.ndarray, errors: Sequence[np.ndarray],
     cols = columns(n)
     side = (fig_width() - 0.1 - cols * 0.05) / cols
     rows = int(np.ceil(n / cols))
-    fig = figure(fig_width(), rows * (side + TITLE_ROOM + 0.1) + 0.9)  # + the colour bar
+    fig = figure(fig_width(), rows * (side + TITLE_ROOM + 0.1) + 0.75)  # + the colour bar
     with styled():
         axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
     lo, hi = limits

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
+from matplotlib.ticker import FuncFormatter
 
 from blog.plots.plane import _panels, _scatter
 from blog.plots.style import (
@@ -91,6 +92,9 @@ def vae_samples(data: np.ndarray, samples: np.ndarray, *,
     return finish(fig)
 
 
+LOG_SPAN = 20.0  # a log y axis only for curves spanning more than this factor
+
+
 def smooth(y: np.ndarray, window) -> np.ndarray:
     """Centred moving average, same length as y; `window` is an int or one width per point.
 
@@ -115,14 +119,16 @@ def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
     Each curve is drawn raw (faint) and as a moving average: over `window` steps if given, else
     over 10% of the step number on a log x axis (the default: early and late training both
     show) or 2% of the length on a linear one. `floor` = (value, label): the least value the loss
-    can reach (a lower bound), drawn as a dashed line; with it, a log y axis shows the curve's
-    approach to it (logy on positive losses).
+    can reach (a lower bound), drawn as a dashed line. `logy` asks for a log y axis, used when
+    the smoothed curves and the floor are positive and span more than LOG_SPAN (a VAE's loss
+    falls from hundreds of nats to a few: a linear axis spends the plot on the first steps);
+    a narrower range stays linear, where it reads better.
     """
     fig = figure(height=3.0 if look().narrow else 3.4)
     th = theme()
     with styled():
         ax = fig.add_subplot()
-        handles = []
+        handles, shown = [], [] if floor is None else [floor[0]]
         for k, (name, y) in enumerate(histories.items()):
             y = np.asarray(y, dtype=np.float64)
             steps = np.arange(1, len(y) + 1)
@@ -134,14 +140,16 @@ def training_curve(histories: Mapping[str, np.ndarray], ylabel: str, *,
             if w.max() > 1:
                 ax.plot(steps, y, color=color, lw=0.6, alpha=0.25)
             ax.plot(steps, smooth(y, w), color=color, lw=1.8)
+            shown.extend([smooth(y, w).min(), smooth(y, w).max()])
             handles.append(Line2D([], [], color=color, lw=1.8, label=name))
         if floor is not None:
             ax.axhline(floor[0], color=th.exact, lw=1.4, ls="--", zorder=3)
             handles.append(Line2D([], [], color=th.exact, lw=1.4, ls="--", label=floor[1]))
         if logx:
             ax.set_xscale("log")
-        if logy:
+        if logy and min(shown) > 0 and max(shown) > LOG_SPAN * min(shown):
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if title:

@@ -22,6 +22,7 @@ KDE_MIN, KDE_SCALE = 0.05, 0.35  # kernel width h_s = max(KDE_MIN, KDE_SCALE sqr
 HOLD_FRAMES = 3  # the last frame is held (slightly different time label each)
 N_PATHS = 16  # DDIM trajectories drawn (and the paths whose ends are counted)
 N_PATHS_DDPM = 4  # DDPM trajectories drawn: the first of the same N_PATHS starts
+FLOOR_BATCHES = 400  # minibatches the loss's least mean is averaged over
 
 
 def abar(schedule, s: int) -> float:
@@ -155,17 +156,28 @@ def density_evolution(ctx):
                 "reverse_trajectories.ddim_ends_off_mode * 4 <= reverse_trajectories.paths"),
         caption="The same starting noise x_T run through the ancestral DDPM sampler "
                 "(stochastic, T steps; the first few paths) and through DDIM (deterministic, "
-                "S steps).")}))
+                "S steps)."),
+    "ddpm_training.png": Figure(
+        alt="The diffusion model's noise-prediction loss falling over training steps on "
+            "logarithmic axes, toward a dashed line: the same loss computed with the exact "
+            "posterior mean of the noise.",
+        caption="The diffusion network's training curve: its noise-prediction loss per "
+                "minibatch (smoothed), and its least possible mean, the same loss with the "
+                "exact E[eps | x_t] of the mixture (dashed).")}))
 def reverse_trajectories(ctx):
-    """DDPM against DDIM from one x_T, with the trained network."""
+    """DDPM against DDIM from one x_T, with the trained network; and its training curve
+    against the least mean its loss can reach (blog.bounds)."""
+    import numpy as np
     import torch
 
     from blog import ddpm
+    from blog.bounds import ExactEps, final_loss, loss_floor
     from blog.mixture import from_config
     from blog.plots.plane import reverse_trajectories as draw
+    from blog.plots.vae import training_curve
 
     cfg = post_config(ctx)
-    model, _ = load_model(ctx, "ddpm", ddpm.EpsNet(cfg.ddpm))
+    model, meta = load_model(ctx, "ddpm", ddpm.EpsNet(cfg.ddpm))
     schedule = ddpm.schedule_from(cfg.ddpm)
     g = torch.Generator().manual_seed(seed_for(ctx, "x_T"))
     x_T = torch.randn((N_PATHS, 2), generator=g)
@@ -179,7 +191,16 @@ def reverse_trajectories(ctx):
         stochastic.double().numpy(), deterministic.double().numpy(), from_config(cfg.mixture),
         n_show=(N_PATHS_DDPM, N_PATHS), titles=titles))
     mixture = from_config(cfg.mixture)
-    return {"paths": N_PATHS, "ddpm_paths_drawn": N_PATHS_DDPM,
+    exact = ExactEps(mixture, lambda t: ddpm.alphas_at(schedule, t))
+    floor = loss_floor(ddpm.FAMILY.loss(cfg), exact, mixture, c.batch_size, FLOOR_BATCHES,
+                       seed_for(ctx, "floor"))
+    name = r"$\ell_{\mathrm{simple}}$" if c.prediction == "eps" else "weighted loss (EDM)"
+    history = {name: np.asarray(meta["history"])}
+    save_looks(ctx, "ddpm_training.png", lambda: training_curve(
+        history, "loss", floor=(floor["value"], "exact $\\epsilon$: its least mean"),
+        logy=bool(min(history[name].min(), floor["value"]) > 0)))
+    return {"loss_floor": floor, "final_loss": final_loss(meta["history"]),
+            "paths": N_PATHS, "ddpm_paths_drawn": N_PATHS_DDPM,
             "ddim_steps": len(deterministic) - 1,
             "ddpm_ends_off_mode": off_mode_count(stochastic[-1].double().numpy(), mixture),
             "ddim_ends_off_mode": off_mode_count(deterministic[-1].double().numpy(), mixture)}

@@ -7,6 +7,7 @@ from figures_pipeline import Figure, stage
 FIELD_SIGMAS = (1.0, 0.3, 0.1)  # the ladder levels nearest to these are drawn
 FIELD_GRID = 21  # arrows per axis
 MAP_GRID = 120  # points per axis of the score error map
+FLOOR_BATCHES = 400  # minibatches the loss's least mean is averaged over
 N_ERROR = 4000  # points of q_sigma the score error is averaged over
 N_PATHS = 16  # Langevin trajectories drawn
 N_CHAINS = 2000  # chains whose end is compared with the mode nearest their start
@@ -37,7 +38,13 @@ START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^
                 "with contours of q_sigma. The network only ever saw noised data near the "
                 "modes; away from them its score is least reliable.",
         claims=("score_fields.pointwise_errors[0].off_data > "
-                "2 * score_fields.pointwise_errors[0].on_data",))}))
+                "2 * score_fields.pointwise_errors[0].on_data",)),
+    "score_training.png": Figure(
+        alt="The denoising score matching loss falling over training steps on logarithmic "
+            "axes, toward a dashed line: the same loss computed with the exact score.",
+        caption="The score network's training curve: the sigma^2-weighted denoising score "
+                "matching loss per minibatch (smoothed), and its least possible mean, the same "
+                "loss with the exact score of q_sigma (dashed).")}))
 def score_fields(ctx):
     """s_theta(x, sigma) and grad log q_sigma(x) on a grid at the ladder levels nearest to
     FIELD_SIGMAS and at sigma_L, and the learned score's error: under q_sigma, and as a map."""
@@ -45,13 +52,15 @@ def score_fields(ctx):
     import torch
 
     from blog import score
+    from blog.bounds import ExactScore, final_loss, loss_floor
     from blog.mixture import from_config
     from blog.plots.density import grid
     from blog.plots.plane import score_error_maps
     from blog.plots.plane import score_fields as draw
+    from blog.plots.vae import training_curve
 
     cfg = post_config(ctx)
-    model, _ = load_model(ctx, "score", score.ScoreNet(cfg.score))
+    model, meta = load_model(ctx, "score", score.ScoreNet(cfg.score))
     mixture = from_config(cfg.mixture)
     ladder = score.sigma_ladder(cfg.score.sigma_max, cfg.score.sigma_min, cfg.score.n_sigmas)
     nearest = [float(ladder[int(np.argmin(np.abs(np.log(ladder.numpy() / s))))])
@@ -84,8 +93,15 @@ def score_fields(ctx):
     save_looks(ctx, "score_fields.png", lambda: draw(xy, learned, exact, sigmas, mixture=mixture))
     save_looks(ctx, "score_error.png", lambda: score_error_maps(
         xy_map, maps, [mixture.ve(s) for s in error_sigmas], error_sigmas))
+    floor = loss_floor(score.FAMILY.loss(cfg), ExactScore(mixture), mixture,
+                       cfg.score.batch_size, FLOOR_BATCHES, seed_for(ctx, "floor"))
+    history = {r"$\ell_{\mathrm{DSM}}$": np.asarray(meta["history"])}
+    save_looks(ctx, "score_training.png", lambda: training_curve(
+        history, "loss", floor=(floor["value"], "exact score: its least mean"),
+        logy=bool(min(history[r"$\ell_{\mathrm{DSM}}$"].min(), floor["value"]) > 0)))
     return {"sigmas": sigmas, "relative_errors": errors, "centre_over_ring": centre_over_ring,
-            "error_sigmas": error_sigmas, "pointwise_errors": pointwise}
+            "error_sigmas": error_sigmas, "pointwise_errors": pointwise,
+            "loss_floor": floor, "final_loss": final_loss(meta["history"])}
 
 
 def error_map(model, exact_fn, xy, sigma: float):

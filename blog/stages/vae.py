@@ -38,6 +38,7 @@ def vae_figures(ctx):
     import torch
 
     from blog import vae
+    from blog.bounds import mean_estimate
     from blog.metrics import neg_entropy, wilson
     from blog.mixture import from_config
     from blog.plots.vae import training_curve, vae_latent
@@ -72,16 +73,6 @@ def vae_figures(ctx):
             "posterior_unit_disc": wilson(int((np.linalg.norm(z_drawn, axis=-1) < 1).sum()),
                                           len(z_drawn)).as_dict(),
             "entropy": entropy, "final_neg_elbo": mean_estimate(neg_elbo)}
-
-
-def mean_estimate(values) -> dict:
-    """The mean of iid values with its normal 95 % interval (blog.metrics)."""
-    import numpy as np
-
-    from blog.metrics.estimate import normal
-
-    v = np.asarray(values, dtype=np.float64)
-    return normal(float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))), len(v)).as_dict()
 
 
 def latent_geometry(z, labels, prior_z, decoded, samples, mixture) -> dict:
