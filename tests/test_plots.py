@@ -329,3 +329,41 @@ def test_frame_times_are_as_many_distinct_steps_as_configured(T):
     times = frames.frame_times(T, 48)
     assert len(times) == len(set(times)) == 48
     assert times[0] == T and times[-1] == 0
+
+
+# --- the new figures in every look ---------------------------------------------------------------
+def new_figures(mix):
+    """The figures issue 11 added or changed, on small synthetic inputs."""
+    x, k = mix.sample_with_labels(400, np.random.default_rng(0))
+    _, _, XY = density.grid(LIMITS, 30)
+    sigmas = [0.1, 0.02]
+    errs = [np.abs(XY[..., 0]) + 0.05 for _ in sigmas]
+    steps = np.arange(1, 301)
+    return {
+        "score_error": lambda: plane.score_error_maps(XY, errs, [mix.ve(s) for s in sigmas],
+                                                      sigmas),
+        "vae_latent": lambda: vae.vae_latent(0.5 * x, k, x=x, z_samples=0.5 * x + 0.1),
+        "training_floor": lambda: vae.training_curve({"-ELBO": 0.3 + 200 / steps}, "nats",
+                                                     logy=True, floor=(0.3, "$H(p)$")),
+    }
+
+
+@pytest.mark.parametrize("name", list(new_figures(ring())))
+def test_new_figures_keep_text_readable_at_375_px_and_draw_in_the_dark(mix, name):
+    """Shown 335 CSS px wide (a 375-px phone less padding), the smallest text of the narrow
+    look is at least 9 px; the dark look has the dark page's background."""
+    from matplotlib.text import Text
+
+    from blog.plots.looks import Look, looking
+    from blog.plots.style import DARK, NARROW_WIDTH
+
+    with looking(Look("light", narrow=True)):
+        fig = new_figures(mix)[name]()
+    width_in = fig.get_size_inches()[0]
+    assert width_in <= NARROW_WIDTH + 1e-9
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()]
+    assert min(sizes) * 335 / (72 * width_in) >= 9
+    with looking(Look("dark")):
+        dark = figure_to_array(new_figures(mix)[name]())
+    corner = dark[0, 0, :3]
+    assert np.allclose(corner, [int(DARK.background[i:i + 2], 16) for i in (1, 3, 5)], atol=2)
