@@ -18,7 +18,7 @@ from figures_pipeline import Figure, stage
 N_FORWARD = 3000  # points pushed through the forward process
 EARLY_ABAR = 0.9  # a snapshot where abar_t first falls to this (beside t = 0, T, blog.fusion's)
 FRAME_MS = 120  # display time of a frame
-KDE_MIN, KDE_SCALE = 0.05, 0.35  # kernel width h_s = max(KDE_MIN, KDE_SCALE sqrt(1 - abar_s))
+KDE_MIN, KDE_SCALE = 0.07, 0.5  # kernel width h_s = max(KDE_MIN, KDE_SCALE sqrt(1 - abar_s))
 HOLD_FRAMES = 3  # the last frame is held (slightly different time label each)
 N_PATHS = 16  # DDIM trajectories drawn (and the paths whose ends are counted)
 N_PATHS_DDPM = 4  # DDPM trajectories drawn: the first of the same N_PATHS starts

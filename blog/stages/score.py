@@ -31,12 +31,13 @@ START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^
     "score_error.png": Figure(
         alt="Heat maps of the learned score's relative error over the plane at the two smallest "
             "noise levels shown, with contours of the noised density on top: the error is small "
-            "on the rings of modes, where the training data lies, and large in the empty regions "
-            "between and around them.",
+            "on the modes, where the training data lies, and largest on the lines between "
+            "neighbouring modes and at the centre, where there is no data.",
         caption="Where the learned score can be trusted: its error relative to the exact score, "
                 "point by point over the plane (log colour scale), at two small noise levels, "
-                "with contours of q_sigma. The network only ever saw noised data near the "
-                "modes; away from them its score is least reliable.",
+                "with contours of q_sigma. The network only ever saw noised data near the modes; "
+                "its relative error is largest where there is none, on the boundaries between the "
+                "modes' basins and at the centre, where the exact score is small and turns.",
         claims=("score_fields.pointwise_errors[0].off_data > "
                 "2 * score_fields.pointwise_errors[0].on_data",)),
     "score_training.png": Figure(
