@@ -158,8 +158,8 @@ def density_evolution(ctx):
                 "(stochastic, T steps; the first few paths) and through DDIM (deterministic, "
                 "S steps)."),
     "ddpm_training.png": Figure(
-        alt="The diffusion model's noise-prediction loss falling over training steps on "
-            "logarithmic axes, toward a dashed line: the same loss computed with the exact "
+        alt="The diffusion model's noise-prediction loss falling over training steps (a "
+            "logarithmic step axis) toward a dashed line: the same loss computed with the exact "
             "posterior mean of the noise.",
         caption="The diffusion network's training curve: its noise-prediction loss per "
                 "minibatch (smoothed), and its least possible mean, the same loss with the "

@@ -41,8 +41,8 @@ START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^
         claims=("score_fields.pointwise_errors[0].off_data > "
                 "2 * score_fields.pointwise_errors[0].on_data",)),
     "score_training.png": Figure(
-        alt="The denoising score matching loss falling over training steps on logarithmic "
-            "axes, toward a dashed line: the same loss computed with the exact score.",
+        alt="The denoising score matching loss falling over training steps (a logarithmic "
+            "step axis) toward a dashed line: the same loss computed with the exact score.",
         caption="The score network's training curve: the sigma^2-weighted denoising score "
                 "matching loss per minibatch (smoothed), and its least possible mean, the same "
                 "loss with the exact score of q_sigma (dashed).")}))
