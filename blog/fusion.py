@@ -78,8 +78,11 @@ class Threshold:
 
 
 def fusion(k: int, radius: float, width: float) -> dict[str, Threshold]:
-    """{"ring": the modes fuse into a ring, "blob": the ring fills into one blob}."""
-    out = {}
+    """{"ring": the modes fuse into a ring, "blob": the ring fills into one blob}; empty for
+    K < 3, which is no ring."""
+    out: dict[str, Threshold] = {}
+    if k < 3:
+        return out
     for name, c in (("ring", c_ring(k)), ("blob", C_BLOB)):
         out[name] = Threshold(c, abar_at(c, radius, width), sigma_at(c, radius, width))
     return out

@@ -94,5 +94,6 @@ def test_forward_process_noise_levels_match_a_brute_force_scan():
 def test_no_ring_below_three_modes_and_data_already_past_a_threshold():
     with pytest.raises(ValueError, match="K >= 3"):
         c_ring(2)
+    assert fusion(2, 2.0, 0.1) == {}
     assert sigma_at(10.0, 1.0, 0.5) == 0.0
     assert abar_at(C_BLOB, 2.0, 0.1) == pytest.approx(2 / (4 + 2 - 2 * 0.01))
