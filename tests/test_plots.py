@@ -367,3 +367,20 @@ def test_new_figures_keep_text_readable_at_375_px_and_draw_in_the_dark(mix, name
         dark = figure_to_array(new_figures(mix)[name]())
     corner = dark[0, 0, :3]
     assert np.allclose(corner, [int(DARK.background[i:i + 2], 16) for i in (1, 3, 5)], atol=2)
+
+
+def test_a_six_column_grid_keeps_every_title_and_note_inside_its_panel(mix, data):
+    """Six panels a row left 'exact samples' and 'off-mode 80.0 %' wider than their panels,
+    clipped at the figure's edge and running into the neighbours."""
+    from blog.stages.results import PANELS, off_mode_note
+
+    note = off_mode_note({"value": 0.8, "lo": 0.793, "hi": 0.808})
+    panels = {title: data[0] for title in PANELS}
+    fig = plane.samples_comparison(panels, mix, annotations=dict.fromkeys(PANELS, note),
+                                   ncols=6)
+    renderer = fig.canvas.get_renderer()
+    for ax in plane_axes(fig):
+        box = ax.get_window_extent(renderer)
+        for text in (ax.title, ax.xaxis.label):
+            t = text.get_window_extent(renderer)
+            assert t.x0 >= box.x0 - 2 and t.x1 <= box.x1 + 2, text.get_text()

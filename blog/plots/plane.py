@@ -238,7 +238,8 @@ def samples_comparison(panels: Mapping[str, np.ndarray], mixture: GaussianMixtur
     elif look().narrow:
         rows, cols = grid_shape(n, columns(cols))
     extra = 0.3 if annotations else 0.0
-    wrap = 14 if cols >= 4 else 22 if cols == 3 else 40 if not look().narrow else 20
+    wrap = 10 if cols >= 6 else 14 if cols >= 4 else 22 if cols == 3 else \
+        40 if not look().narrow else 20
     lines = max(len(textwrap.wrap(t, wrap)) for t in titles)
     full = fig_width()
     side = (full - 0.1 - 0.05 * cols) / max(cols, 2)
