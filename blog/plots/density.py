@@ -68,16 +68,23 @@ def mixture_density(mixture: GaussianMixture, g) -> np.ndarray:
     return mixture.prob(XY)
 
 
+BACKDROP_LEVELS = (0.0, 0.002, 0.01, 0.04, 0.12, 0.3, 0.6, 1.0001)  # fractions of max p
+# Finer near the top: a density whose hole is still 60 % of its ring (q_sigma at sigma ~ 1) shows
+# as a ring, not as the flat disc the coarse top band 0.6-1 makes of it.
+FINE_LEVELS = (0.0, 0.002, 0.01, 0.04, 0.12, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0001)
+
+
 def draw_backdrop(ax: Axes, mixture: GaussianMixture, limits: tuple[float, float] = LIMITS,
-                  *, n: int = 160, lines: bool = True, line_zorder: float = 0.5) -> None:
+                  *, n: int = 160, lines: bool = True, line_zorder: float = 0.5,
+                  levels: tuple[float, ...] = BACKDROP_LEVELS) -> None:
     """Pale filled contours of p(x) (power-normalised, so tails show) with thin contour lines.
 
-    Levels are fixed fractions of max p, so every panel reads the same way.
+    Levels are fixed fractions of max p (`levels`), so every panel reads the same way.
     """
     X, Y, XY = grid(limits, n)
     p = mixture.prob(XY)
     top = float(p.max())
-    levels = top * np.array([0.0, 0.002, 0.01, 0.04, 0.12, 0.3, 0.6, 1.0001])
+    levels = top * np.asarray(levels)
     th = theme()
     ax.contourf(X, Y, p, levels=levels, cmap=th.backdrop, norm=PowerNorm(0.5, 0, top),
                 zorder=0, antialiased=True)

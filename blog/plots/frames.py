@@ -28,10 +28,17 @@ from blog.plots.style import (
 
 
 def frame_times(T: int, n_frames: int) -> list[int]:
-    """The n_frames times t shown by the animation, from T down to 0: quadratic in the frame
-    index, so frames are densest near t = 0, where the modes form (repeats merged)."""
-    return sorted({round(T * (1 - k / (n_frames - 1)) ** 2) for k in range(n_frames)},
-                  reverse=True)
+    """min(n_frames, T + 1) distinct times t shown by the animation, from T down to 0: quadratic
+    in the frame index, t_k ~ T (1 - k / (n - 1))^2, so frames are densest near t = 0, where the
+    modes form. Rounding would repeat the last few times (0, 0, 1, 2, ...); each is pushed up to
+    one past the next instead, so every frame shows a different step."""
+    n = min(n_frames, T + 1)
+    if n < 2:
+        return [T][:n]
+    times = [0] * n
+    for k in range(n - 2, -1, -1):  # from t = 0 up: strictly increasing, t_0 = T
+        times[k] = max(round(T * (1 - k / (n - 1)) ** 2), times[k + 1] + 1)
+    return times
 
 
 def density_frames(model_density: Sequence[np.ndarray], exact_density: Sequence[np.ndarray],

@@ -66,16 +66,22 @@ def norm_ppf(u: np.ndarray) -> np.ndarray:
 
 
 def inverse_cdf(u_samples: np.ndarray, *, learned: tuple[np.ndarray, np.ndarray] | None = None,
-                n_traced: int = 5, bins: int = 30, x_limit: float = 3.5) -> Figure:
-    """u ~ U[0, 1] (bottom), x = Phi^{-1}(u) with n_traced samples (those nearest
+                x_samples: np.ndarray | None = None, n_traced: int = 5, bins: int = 30,
+                x_limit: float = 3.5) -> Figure:
+    """u ~ U[0, 1] (bottom), x = f(u) with n_traced samples (those nearest
     the quantiles (i + 1/2) / n_traced) followed through the curve
     (centre), and the histogram of x over the N(0, 1) density (right).
 
     `learned` = (u_grid, f_theta(u_grid)) overlays a learned inverse CDF on the curve, and the
-    bottom-right panel then shows its error f_theta(u) - Phi^{-1}(u).
+    bottom-right panel then shows its error f_theta(u) - Phi^{-1}(u). `x_samples` = f_theta(u)
+    at the u_samples: what the learned sampler outputs, traced and histogrammed in place of
+    Phi^{-1}(u) (which is used when it is None).
     """
     u = np.asarray(u_samples, dtype=np.float64).ravel()
-    x = norm_ppf(u)
+    x = norm_ppf(u) if x_samples is None else np.asarray(x_samples, dtype=np.float64).ravel()
+    if x.shape != u.shape:
+        raise ValueError(f"x_samples must match u_samples, got {x.shape} and {u.shape}")
+    learned_x = x_samples is not None
     th = theme()
     fig = figure(height=5.0)
     with styled():
@@ -119,7 +125,8 @@ def inverse_cdf(u_samples: np.ndarray, *, learned: tuple[np.ndarray, np.ndarray]
         ax_x.plot(norm_pdf(xg), xg, color=th.exact, lw=1.8)
         ax_x.set_xlim(0, 0.55)
         ax_x.set_xlabel("density")
-        ax_x.set_title(r"$x \sim \mathcal{N}(0, 1)$")
+        ax_x.set_title(r"$f_\theta(u)$ vs $\mathcal{N}(0, 1)$" if learned_x
+                       else r"$x \sim \mathcal{N}(0, 1)$", fontsize=11 if learned_x else None)
         ax_x.tick_params(labelleft=False)
 
         if learned is None:

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from blog.mixture import GaussianMixture
-from blog.plots.density import draw_backdrop, grid
+from blog.plots.density import FINE_LEVELS, draw_backdrop, grid
 from blog.plots.style import (
     FIG_WIDTH,
     LIMITS,
@@ -114,6 +114,11 @@ def _arrows(ax: Axes, xy: np.ndarray, field: np.ndarray, color: str, cap: float)
               headaxislength=3.5, zorder=3)
 
 
+def sigma_label(sigma: float) -> str:
+    """'0.99' for 0.985248: a noise level to two significant digits, as the text prints it."""
+    return f"{float(sigma):.2g}"
+
+
 def score_fields(grid_xy: np.ndarray, learned: Sequence[np.ndarray],
                  exact: Sequence[np.ndarray], sigmas: Sequence[float], *,
                  mixture: GaussianMixture | None = None,
@@ -122,13 +127,15 @@ def score_fields(grid_xy: np.ndarray, learned: Sequence[np.ndarray],
 
     Arrows show sigma * s (the noise-scaled score, ~ -eps, order one at every level), capped at
     length 2 so directions stay visible near the modes where |s| blows up as sigma -> 0. With
-    `mixture`, the backdrop is the exact q_sigma = p * N(0, sigma^2 I).
+    `mixture`, the backdrop is the exact q_sigma = p * N(0, sigma^2 I), on levels fine enough near
+    its maximum that a shallow ring still shows as a ring.
     """
     if not len(learned) == len(exact) == len(sigmas):
         raise ValueError("learned, exact and sigmas must have the same length")
     n = len(sigmas)
     th = theme()
-    rows = (r"learned $s_\theta(x, \sigma)$", r"exact $\nabla_x \log q_\sigma(x)$")
+    rows = (r"learned $\sigma\, s_\theta(x, \sigma)$",
+            r"exact $\sigma \nabla_x \log q_\sigma(x)$")
     narrow = look().narrow  # transposed: one row per sigma, learned | exact
     width = fig_width()
     side = (width - 0.45) / (2 if narrow else max(n, 2))
@@ -139,22 +146,25 @@ def score_fields(grid_xy: np.ndarray, learned: Sequence[np.ndarray],
             for i, (field, color) in enumerate(((learned[j], th.model), (exact[j], th.data))):
                 ax = axes[i, j]
                 if mixture is not None:
-                    draw_backdrop(ax, mixture.ve(float(sigma)), limits, lines=False)
+                    draw_backdrop(ax, mixture.ve(float(sigma)), limits, lines=False,
+                                  levels=FINE_LEVELS)
                 _arrows(ax, np.asarray(grid_xy), float(sigma) * np.asarray(field), color, 2.0)
                 plane(ax, limits, ticks=False)
+            label = rf"$\sigma = {sigma_label(sigma)}$"
             if narrow:
-                axes[0, j].set_ylabel(rf"$\sigma = {sigma:g}$")
+                axes[0, j].set_ylabel(label)
             else:
-                axes[0, j].set_title(rf"$\sigma = {sigma:g}$")
+                axes[0, j].set_title(label)
         for i, label in enumerate(rows):
             if narrow:
                 axes[i, 0].set_title(label.replace(" $", "\n$", 1), fontsize=11)
             else:
-                axes[i, 0].set_ylabel(label)
+                axes[i, 0].set_ylabel(label, fontsize=11 if n > 3 else None)
     return finish(fig)
 
 
-def _trajectories(ax: Axes, trajs: np.ndarray, mixture: GaussianMixture, n_show: int) -> None:
+def _trajectories(ax: Axes, trajs: np.ndarray, mixture: GaussianMixture, n_show: int,
+                  lw: float = 0.9) -> None:
     """n_show paths x_T -> x_0 as lines, coloured by the mode they end in; o start, * end."""
     trajs = np.asarray(trajs)[:, :n_show]
     mode = mixture.responsibilities(trajs[-1]).argmax(-1)
@@ -162,7 +172,7 @@ def _trajectories(ax: Axes, trajs: np.ndarray, mixture: GaussianMixture, n_show:
     colors = th.mode_colors
     for i in range(trajs.shape[1]):
         c = colors[mode[i] % len(colors)]
-        ax.plot(trajs[:, i, 0], trajs[:, i, 1], color=c, lw=0.9, alpha=0.85, zorder=2)
+        ax.plot(trajs[:, i, 0], trajs[:, i, 1], color=c, lw=lw, alpha=0.85, zorder=2)
     ax.scatter(trajs[0, :, 0], trajs[0, :, 1], s=18, facecolors=th.background,
                edgecolors=th.ink, linewidths=0.8, zorder=3, label="start")
     ax.scatter(trajs[-1, :, 0], trajs[-1, :, 1], s=22, c=[colors[m % len(colors)] for m in mode],
@@ -186,17 +196,20 @@ def langevin_trajectories(trajs: np.ndarray, mixture: GaussianMixture, *, n_show
 
 
 def reverse_trajectories(stochastic: np.ndarray, deterministic: np.ndarray,
-                         mixture: GaussianMixture, *, n_show: int = 12,
+                         mixture: GaussianMixture, *, n_show: tuple[int, int] = (4, 12),
                          titles: tuple[str, str] = ("DDPM (stochastic)",
                                                     "DDIM / probability flow"),
                          limits: tuple[float, float] = LIMITS) -> Figure:
-    """Reverse paths x_T -> x_0: ancestral DDPM (T+1, N, 2) vs deterministic DDIM (S+1, N, 2)."""
-    fig, axes = _panels(2)
+    """Reverse paths x_T -> x_0: ancestral DDPM (T+1, N, 2) vs deterministic DDIM (S+1, N, 2),
+    the first n_show[0] and n_show[1] paths of each (a few long jittery paths stay readable,
+    a tangle of many does not); the titles are drawn as given."""
+    fig, axes = _panels(2, extra=0.25)
     with styled():
-        for ax, trajs, title in zip(axes, (stochastic, deterministic), titles, strict=True):
+        for ax, trajs, title, n, lw in zip(axes, (stochastic, deterministic), titles, n_show,
+                                           (0.7, 0.9), strict=True):
             draw_backdrop(ax, mixture, limits)
-            _trajectories(ax, trajs, mixture, n_show)
-            ax.set_title(f"{title}, {np.shape(trajs)[0] - 1} steps")
+            _trajectories(ax, trajs, mixture, n, lw=lw)
+            ax.set_title(title)
             plane(ax, limits)
         axes[0].legend(loc="upper right", handletextpad=0.2, borderaxespad=0.2)
     return finish(fig)
@@ -206,8 +219,10 @@ def samples_comparison(panels: Mapping[str, np.ndarray], mixture: GaussianMixtur
                        annotations: Mapping[str, str] | None = None,
                        ncols: int | None = None,
                        colors: Mapping[str, str] | None = None,
+                       max_points: int | None = 2000,
                        limits: tuple[float, float] = LIMITS) -> Figure:
-    """Side-by-side samples over p(x), one panel per title; optional text (a metric) under each.
+    """Side-by-side samples over p(x), one panel per title; optional text (a metric) under each;
+    the first `max_points` samples of each panel (None: all of them).
 
     The grid is one row up to four panels, else near-square; pass ncols to force it (e.g. one
     row per sampler family with an exact-score reference row). A narrow look transposes a grid
@@ -223,7 +238,8 @@ def samples_comparison(panels: Mapping[str, np.ndarray], mixture: GaussianMixtur
     elif look().narrow:
         rows, cols = grid_shape(n, columns(cols))
     extra = 0.3 if annotations else 0.0
-    wrap = 14 if cols >= 4 else 22 if cols == 3 else 40 if not look().narrow else 20
+    wrap = 10 if cols >= 6 else 14 if cols >= 4 else 22 if cols == 3 else \
+        40 if not look().narrow else 20
     lines = max(len(textwrap.wrap(t, wrap)) for t in titles)
     full = fig_width()
     side = (full - 0.1 - 0.05 * cols) / max(cols, 2)
@@ -235,7 +251,9 @@ def samples_comparison(panels: Mapping[str, np.ndarray], mixture: GaussianMixtur
         axes = (grid_axes.T if transpose else grid_axes).ravel()
         for ax, title in zip(axes, titles, strict=False):
             draw_backdrop(ax, mixture, limits, lines=False)
-            _scatter(ax, panels[title], (colors or {}).get(title, th.model), max_points=2000)
+            pts = np.asarray(panels[title])
+            _scatter(ax, pts, (colors or {}).get(title, th.model),
+                     max_points=len(pts) if max_points is None else max_points)
             ax.set_title("\n".join(textwrap.wrap(title, wrap)), fontsize=11 if cols >= 3 else 12,
                          linespacing=1.1)
             if annotations and title in annotations:
@@ -243,4 +261,43 @@ def samples_comparison(panels: Mapping[str, np.ndarray], mixture: GaussianMixtur
             plane(ax, limits, ticks=False)
         for ax in axes[n:]:
             ax.set_axis_off()
+    return finish(fig)
+
+
+def score_error_maps(grid_xy: np.ndarray, errors: Sequence[np.ndarray],
+                     densities: Sequence[GaussianMixture], sigmas: Sequence[float], *,
+                     limits: tuple[float, float] = LIMITS,
+                     span: tuple[float, float] = (1e-2, 3.0)) -> Figure:
+    """Where the learned score can be trusted: the relative error |s_theta - s| / |s| of the
+    learned score against the exact score of q_sigma, as a heat map over the plane (log colour
+    scale, clipped to `span`), one panel per sigma, with contours of q_sigma itself on top, so
+    the error reads against where the noised data is. errors[j] is (G, G) on grid_xy (G, G, 2)."""
+    from matplotlib.colors import LogNorm
+
+    if not len(errors) == len(densities) == len(sigmas):
+        raise ValueError("errors, densities and sigmas must have the same length")
+    n = len(sigmas)
+    cols = columns(n)
+    side = (fig_width() - 0.1 - cols * 0.05) / cols
+    rows = int(np.ceil(n / cols))
+    fig = figure(fig_width(), rows * (side + TITLE_ROOM + 0.1) + 0.75)  # + the colour bar
+    with styled():
+        axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
+    lo, hi = limits
+    xy = np.asarray(grid_xy)
+    with styled():
+        image = None
+        for ax, err, q, sigma in zip(axes, errors, densities, sigmas, strict=True):
+            image = ax.imshow(np.clip(err, *span), origin="lower", extent=(lo, hi, lo, hi),
+                              cmap="cividis", norm=LogNorm(*span), interpolation="nearest",
+                              zorder=0)
+            p = q.prob(xy)
+            ax.contour(xy[..., 0], xy[..., 1], p, levels=p.max() * np.array([0.01, 0.1, 0.5]),
+                       colors="white", linewidths=0.8, zorder=2)
+            ax.set_title(rf"$\sigma = {sigma_label(sigma)}$")
+            plane(ax, limits, ticks=False)
+        bar = fig.colorbar(image, ax=axes, orientation="horizontal", fraction=0.06, pad=0.04,
+                           aspect=30)
+        bar.set_label(r"$|s_\theta - \nabla_x \log q_\sigma| \,/\, |\nabla_x \log q_\sigma|$"
+                      "  (contours: $q_\\sigma$)")
     return finish(fig)

@@ -16,11 +16,13 @@ from blog.stages.common import (
 from figures_pipeline import Figure, stage
 
 N_FORWARD = 3000  # points pushed through the forward process
-FORWARD_ABARS = (1.0, 0.9, 0.5, 0.1, 0.0)  # snapshots where abar_s first falls to these
+EARLY_ABAR = 0.9  # a snapshot where abar_t first falls to this (beside t = 0, T, blog.fusion's)
 FRAME_MS = 120  # display time of a frame
-KDE_MIN, KDE_SCALE = 0.05, 0.35  # kernel width h_s = max(KDE_MIN, KDE_SCALE sqrt(1 - abar_s))
+KDE_MIN, KDE_SCALE = 0.07, 0.5  # kernel width h_s = max(KDE_MIN, KDE_SCALE sqrt(1 - abar_s))
 HOLD_FRAMES = 3  # the last frame is held (slightly different time label each)
-N_PATHS = 16  # trajectories drawn
+N_PATHS = 16  # DDIM trajectories drawn (and the paths whose ends are counted)
+N_PATHS_DDPM = 4  # DDPM trajectories drawn: the first of the same N_PATHS starts
+FLOOR_BATCHES = 400  # minibatches the loss's least mean is averaged over
 
 
 def abar(schedule, s: int) -> float:
@@ -59,34 +61,49 @@ def ddpm_diagram(ctx):
 
 
 @stage(config=["seed", "mixture", "ddpm"], outputs=with_looks({"forward.png": Figure(
-    alt="Five panels of the forward process: the eight modes shrink toward the origin and widen "
-        "until the points form a single standard normal blob; exact density contours match.",
+    alt="Five panels of the forward process: the eight modes shrink toward the origin and widen, "
+        "fuse into a ring at the third panel, the ring fills into one blob at the fourth, and the "
+        "points end as a single standard normal blob; exact density contours match.",
     caption="The forward process q(x_t | x_0) on the mixture, with the exact density of "
-            "q(x_t) as contours.")}))
+            "q(x_t) as contours. The third and fourth panels are the thresholds of the text, in "
+            "closed form: where neighbouring modes fuse into a ring, and where the ring fills "
+            "into one blob.")}))
 def forward_process(ctx):
-    """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at a few t, over the exact q(x_t)."""
+    """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps at a few t, over the exact q(x_t): at t = 0,
+    where abar_t first falls to EARLY_ABAR, at the two fusion thresholds (blog.fusion) and
+    at t = T."""
     import numpy as np
 
     from blog import ddpm
+    from blog.fusion import fusion
     from blog.mixture import from_config
     from blog.plots.plane import forward_snapshots
 
     cfg = post_config(ctx)
     schedule = ddpm.schedule_from(cfg.ddpm)
     mixture = from_config(cfg.mixture)
+    m = cfg.mixture
+    thresholds = fusion(m.k, m.radius, m.std)
+    # the first t at or past each threshold
+    marks = {first_time_below(schedule, th.abar): name for name, th in thresholds.items()}
+    times = sorted({0, first_time_below(schedule, EARLY_ABAR), *marks, schedule.T})
     rng = np.random.default_rng(seed_for(ctx, "x0"))
     x0 = mixture.sample(N_FORWARD, rng)
     eps = rng.standard_normal(x0.shape)
-    times = [first_time_below(schedule, a) for a in FORWARD_ABARS]
+    words = {"ring": "modes fuse", "blob": "ring fills"}
     samples, exact, titles = [], [], []
     for s in times:
         a = abar(schedule, s)
         samples.append(np.sqrt(a) * x0 + np.sqrt(1 - a) * eps)
         exact.append(mixture.vp(a))
-        titles.append(f"$t = {s}$\n" + r"$\bar\alpha_t = $" + f"{a:.2f}")
+        title = f"$t = {s}$\n" + r"$\bar\alpha_t = $" + f"{a:.2f}"
+        titles.append(title + (f"\n{words[marks[s]]}" if s in marks else ""))
     save_looks(ctx, "forward.png", lambda: forward_snapshots(samples, exact, titles))
+    fused = {name: {"c": th.c, "abar": th.abar, "sigma": th.sigma,
+                    "t": first_time_below(schedule, th.abar)} for name, th in thresholds.items()}
     return {"times": times, "T": schedule.T, "beta_1": float(schedule.betas[0]),
-            "beta_T": float(schedule.betas[-1])}
+            "beta_T": float(schedule.betas[-1]), "half_signal_t": first_time_below(schedule, 0.5),
+            "fusion": fused}
 
 
 @stage(config=["mixture", "ddpm", "post"], after=["ddpm_samples"], outputs=with_looks({
@@ -132,22 +149,35 @@ def density_evolution(ctx):
 
 @stage(config=["seed", "mixture", "ddpm"], after=["ddpm_model"], outputs=with_looks({
     "reverse.png": Figure(
-        alt="Two panels of reverse trajectories from the same starting points: the DDPM paths "
-            "jitter randomly, the DDIM paths are smooth curves; most paths of both end on a mode.",
+        alt="Two panels of reverse trajectories from the same starting points: four DDPM paths "
+            "jitter randomly, sixteen DDIM paths are smooth curves that bend sharply near their "
+            "end; most paths of both end on a mode.",
         claims=("reverse_trajectories.ddpm_ends_off_mode * 4 <= reverse_trajectories.paths",
                 "reverse_trajectories.ddim_ends_off_mode * 4 <= reverse_trajectories.paths"),
         caption="The same starting noise x_T run through the ancestral DDPM sampler "
-                "(stochastic, T steps) and through DDIM (deterministic, S steps).")}))
+                "(stochastic, T steps; the first few paths) and through DDIM (deterministic, "
+                "S steps)."),
+    "ddpm_training.png": Figure(
+        alt="The diffusion model's noise-prediction loss falling over training steps (a "
+            "logarithmic step axis) toward a dashed line: the same loss computed with the exact "
+            "posterior mean of the noise.",
+        caption="The diffusion network's training curve: its noise-prediction loss per "
+                "minibatch (smoothed), and its least possible mean, the same loss with the "
+                "exact E[eps | x_t] of the mixture (dashed).")}))
 def reverse_trajectories(ctx):
-    """DDPM against DDIM from one x_T, with the trained network."""
+    """DDPM against DDIM from one x_T, with the trained network; and its training curve
+    against the least mean its loss can reach (blog.bounds)."""
+    import numpy as np
     import torch
 
     from blog import ddpm
+    from blog.bounds import ExactEps, final_loss, loss_floor
     from blog.mixture import from_config
     from blog.plots.plane import reverse_trajectories as draw
+    from blog.plots.vae import training_curve
 
     cfg = post_config(ctx)
-    model, _ = load_model(ctx, "ddpm", ddpm.EpsNet(cfg.ddpm))
+    model, meta = load_model(ctx, "ddpm", ddpm.EpsNet(cfg.ddpm))
     schedule = ddpm.schedule_from(cfg.ddpm)
     g = torch.Generator().manual_seed(seed_for(ctx, "x_T"))
     x_T = torch.randn((N_PATHS, 2), generator=g)
@@ -155,18 +185,29 @@ def reverse_trajectories(ctx):
     stochastic = ddpm.trajectory(ddpm.p_sample_loop_progressive(model, x_T, schedule, g))
     deterministic = ddpm.trajectory(ddpm.ddim_sample_progressive(
         model, x_T, schedule, c.ddim_steps, 0.0, g, c.ddim_spacing))
-    titles = (f"DDPM, {schedule.T} stochastic steps", f"DDIM, {len(deterministic) - 1} steps")
+    titles = (f"DDPM, {N_PATHS_DDPM} paths,\n{schedule.T:,} steps",
+              f"DDIM, {N_PATHS} paths,\n{len(deterministic) - 1:,} steps")
     save_looks(ctx, "reverse.png", lambda: draw(
         stochastic.double().numpy(), deterministic.double().numpy(), from_config(cfg.mixture),
-        n_show=N_PATHS, titles=titles))
+        n_show=(N_PATHS_DDPM, N_PATHS), titles=titles))
     mixture = from_config(cfg.mixture)
-    return {"paths": N_PATHS, "ddim_steps": len(deterministic) - 1,
+    exact = ExactEps(mixture, lambda t: ddpm.alphas_at(schedule, t))
+    floor = loss_floor(ddpm.FAMILY.loss(cfg), exact, mixture, c.batch_size, FLOOR_BATCHES,
+                       seed_for(ctx, "floor"))
+    name = r"$\ell_{\mathrm{simple}}$" if c.prediction == "eps" else "weighted loss (EDM)"
+    history = {name: np.asarray(meta["history"])}
+    save_looks(ctx, "ddpm_training.png", lambda: training_curve(
+        history, "loss", floor=(floor["value"], "exact $\\epsilon$: its least mean"),
+        logy=bool(min(history[name].min(), floor["value"]) > 0)))
+    return {"loss_floor": floor, "final_loss": final_loss(meta["history"]),
+            "paths": N_PATHS, "ddpm_paths_drawn": N_PATHS_DDPM,
+            "ddim_steps": len(deterministic) - 1,
             "ddpm_ends_off_mode": off_mode_count(stochastic[-1].double().numpy(), mixture),
             "ddim_ends_off_mode": off_mode_count(deterministic[-1].double().numpy(), mixture)}
 
 
 def off_mode_count(x, mixture) -> int:
-    """How many points of x (N, 2) lie farther than 3 s from every centre (blog.metrics)."""
+    """How many points of x (N, 2) lie farther than 3w from every centre (blog.metrics)."""
     from blog.metrics import within
 
     return int((~within(x, mixture)).sum())

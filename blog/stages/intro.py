@@ -9,10 +9,12 @@ N_SHOWN = 4000  # mixture samples drawn over the density
 
 @stage(config=["seed"], outputs=with_looks({"inverse_cdf.png": Figure(
     alt="Uniform samples u mapped through the Gaussian inverse CDF become Gaussian samples x; "
-        "a small network fitted to sorted samples matches the inverse CDF.",
+        "a small network fitted to sorted samples matches the inverse CDF, and the histogram "
+        "of what it outputs for the uniform samples follows the normal density.",
     claims=("inverse_cdf.max_error < 0.25",),
     caption="Inverse transform sampling: u ~ U[0, 1] through the Gaussian inverse CDF gives "
-            "x ~ N(0, 1). A network f fitted to sorted samples learns the same map.")}))
+            "x ~ N(0, 1). A network f fitted to sorted samples learns the same map; the "
+            "histogram (right) is of its outputs f(u), over the N(0, 1) density.")}))
 def inverse_cdf(ctx):
     """Learn Phi^{-1} from N_QUANTILE Gaussian samples and draw it beside the exact map."""
     import numpy as np
@@ -28,7 +30,8 @@ def inverse_cdf(ctx):
     u_grid = np.linspace(0.005, 0.995, 400)
     learned = evaluate_quantile_net(net, u_grid)
     u = np.random.default_rng(seed_for(ctx, "u")).uniform(size=N_QUANTILE)
-    save_looks(ctx, "inverse_cdf.png", lambda: draw(u, learned=(u_grid, learned)))
+    x = evaluate_quantile_net(net, u)  # what the network samples
+    save_looks(ctx, "inverse_cdf.png", lambda: draw(u, learned=(u_grid, learned), x_samples=x))
     inner = (u_grid >= 0.025) & (u_grid <= 0.975)
     error = np.abs(learned - norm_ppf(u_grid))
     return {"n": N_QUANTILE, "max_error": float(error[inner].max()),

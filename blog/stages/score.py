@@ -6,6 +6,8 @@ from figures_pipeline import Figure, stage
 
 FIELD_SIGMAS = (1.0, 0.3, 0.1)  # the ladder levels nearest to these are drawn
 FIELD_GRID = 21  # arrows per axis
+MAP_GRID = 120  # points per axis of the score error map
+FLOOR_BATCHES = 400  # minibatches the loss's least mean is averaged over
 N_ERROR = 4000  # points of q_sigma the score error is averaged over
 N_PATHS = 16  # Langevin trajectories drawn
 N_CHAINS = 2000  # chains whose end is compared with the mode nearest their start
@@ -14,30 +16,57 @@ START_BOX = 2.8  # their starting points are uniform in [-START_BOX, START_BOX]^
 
 @stage(config=["seed", "mixture", "score"], after=["score_model"], outputs=with_looks({
     "score_fields.png": Figure(
-        alt="Two rows of vector fields at three noise levels: the learned score (top) and the "
-            "exact score of the noised mixture (bottom) agree where the density is; at the "
-            "smallest level the arrows point into the nearest mode, at the largest the noised "
-            "density is still a ring and the arrows point toward it from inside and outside.",
-        caption="The learned score s(x, sigma) (top) against the exact score of the noised "
-                "mixture (bottom) at three noise levels, over the noised density.",
+        alt="Two rows of vector fields at four noise levels, down to the smallest: the learned "
+            "score (top) and the exact score of the noised mixture (bottom) agree where the "
+            "density is; at the smallest levels the arrows point into the nearest mode, at the "
+            "largest the noised density is still a ring and the arrows point toward it from "
+            "inside and outside.",
+        caption="The learned score (top) against the exact score of the noised mixture q_sigma "
+                "(bottom) at four noise levels of the ladder, down to the smallest, over q_sigma "
+                "itself. The arrows show sigma times the score, which is of order one at every "
+                "level, with their length capped so that directions stay visible near the modes, "
+                "where the score is largest.",
         claims=("score_fields.relative_errors | max < 0.05",
-                "score_fields.centre_over_ring[0] < 1"))}))
+                "score_fields.centre_over_ring[0] < 1")),
+    "score_error.png": Figure(
+        alt="Heat maps of the learned score's relative error over the plane at the two smallest "
+            "noise levels shown, with contours of the noised density on top: the error is small "
+            "on the modes, where the training data lies, and largest on the lines between "
+            "neighbouring modes and at the centre, where there is no data.",
+        caption="Where the learned score can be trusted: its error relative to the exact score, "
+                "point by point over the plane (log colour scale), at two small noise levels, "
+                "with contours of q_sigma. The network only ever saw noised data near the modes; "
+                "its relative error is largest where there is none, on the boundaries between the "
+                "modes' basins and at the centre, where the exact score is small and turns.",
+        claims=("score_fields.pointwise_errors[0].off_data > "
+                "2 * score_fields.pointwise_errors[0].on_data",)),
+    "score_training.png": Figure(
+        alt="The denoising score matching loss falling over training steps (a logarithmic "
+            "step axis) toward a dashed line: the same loss computed with the exact score.",
+        caption="The score network's training curve: the sigma^2-weighted denoising score "
+                "matching loss per minibatch (smoothed), and its least possible mean, the same "
+                "loss with the exact score of q_sigma (dashed).")}))
 def score_fields(ctx):
-    """s_theta(x, sigma) and grad log q_sigma(x) on a grid, and the learned score's error."""
+    """s_theta(x, sigma) and grad log q_sigma(x) on a grid at the ladder levels nearest to
+    FIELD_SIGMAS and at sigma_L, and the learned score's error: under q_sigma, and as a map."""
     import numpy as np
     import torch
 
     from blog import score
+    from blog.bounds import ExactScore, final_loss, loss_floor
     from blog.mixture import from_config
     from blog.plots.density import grid
+    from blog.plots.plane import score_error_maps
     from blog.plots.plane import score_fields as draw
+    from blog.plots.vae import training_curve
 
     cfg = post_config(ctx)
-    model, _ = load_model(ctx, "score", score.ScoreNet(cfg.score))
+    model, meta = load_model(ctx, "score", score.ScoreNet(cfg.score))
     mixture = from_config(cfg.mixture)
     ladder = score.sigma_ladder(cfg.score.sigma_max, cfg.score.sigma_min, cfg.score.n_sigmas)
-    sigmas = [float(ladder[int(np.argmin(np.abs(np.log(ladder.numpy() / s))))])
-              for s in FIELD_SIGMAS]
+    nearest = [float(ladder[int(np.argmin(np.abs(np.log(ladder.numpy() / s))))])
+               for s in FIELD_SIGMAS]
+    sigmas = list(dict.fromkeys([*nearest, float(ladder[-1])]))  # and sigma_L, once
     exact_fn = score.exact_score(mixture)
     _, _, xy = grid(n=FIELD_GRID)
     pts = torch.tensor(xy.reshape(-1, 2), dtype=torch.float32)
@@ -57,12 +86,34 @@ def score_fields(ctx):
             centre_over_ring.append(float(q.prob(np.zeros((1, 2)))[0]
                                           / q.prob(mixture.means[:1])[0]))
         # at large sigma the noised data covers the whole plot: "away from the data" only
-        # exists at the smaller levels (the smallest drawn, and sigma_L)
-        error_sigmas = [sigmas[-1], float(ladder[-1])]
+        # exists at the smaller levels (the smallest of FIELD_SIGMAS, and sigma_L)
+        error_sigmas = [nearest[-1], float(ladder[-1])]
         pointwise = [off_data_error(model, exact_fn, mixture, s, rng) for s in error_sigmas]
+        _, _, xy_map = grid(n=MAP_GRID)
+        maps = [error_map(model, exact_fn, xy_map, s) for s in error_sigmas]
     save_looks(ctx, "score_fields.png", lambda: draw(xy, learned, exact, sigmas, mixture=mixture))
+    save_looks(ctx, "score_error.png", lambda: score_error_maps(
+        xy_map, maps, [mixture.ve(s) for s in error_sigmas], error_sigmas))
+    floor = loss_floor(score.FAMILY.loss(cfg), ExactScore(mixture), mixture,
+                       cfg.score.batch_size, FLOOR_BATCHES, seed_for(ctx, "floor"))
+    history = {r"$\ell_{\mathrm{DSM}}$": np.asarray(meta["history"])}
+    save_looks(ctx, "score_training.png", lambda: training_curve(
+        history, "loss", floor=(floor["value"], "exact score: its least mean"),
+        logy=bool(min(history[r"$\ell_{\mathrm{DSM}}$"].min(), floor["value"]) > 0)))
     return {"sigmas": sigmas, "relative_errors": errors, "centre_over_ring": centre_over_ring,
-            "error_sigmas": error_sigmas, "pointwise_errors": pointwise}
+            "error_sigmas": error_sigmas, "pointwise_errors": pointwise,
+            "loss_floor": floor, "final_loss": final_loss(meta["history"])}
+
+
+def error_map(model, exact_fn, xy, sigma: float):
+    """|s_theta(x, sigma) - grad log q_sigma(x)| / |grad log q_sigma(x)| on the grid xy
+    (G, G, 2), as a (G, G) array indexed [y, x]."""
+    import torch
+
+    t = torch.tensor(xy.reshape(-1, 2), dtype=torch.float32)
+    s_true = exact_fn(t.double(), sigma)
+    err = (model.score_fn(t, sigma).double() - s_true).norm(dim=-1) / s_true.norm(dim=-1)
+    return err.numpy().reshape(xy.shape[:2])
 
 
 def off_data_error(model, exact_fn, mixture, sigma: float, rng) -> dict:
