@@ -180,6 +180,25 @@ def graph(root: str, posts: tuple[str, ...], dot: bool) -> None:
             click.echo("}")
 
 
+@cli.command()
+@click.argument("slug")
+@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Project root (holds figures.toml).")
+@click.option("--package", metavar="NAME", help="The post's Python package (default: SLUG with "
+              "'_' for '-').")
+@click.option("--title", help="The page's title (default: from SLUG).")
+def new(slug: str, root: str, package: str | None, title: str | None) -> None:
+    """Start post SLUG: its figures.toml entry, a package with one example stage and plot
+    module, a config with a fast profile, a template, and content/posts/SLUG.md."""
+    from .scaffold import new_post
+
+    made = new_post(root, slug, package, title)
+    for f in made.files:
+        click.echo(f"wrote {f}")
+    click.echo(f"next: python -m figures_pipeline build --post {slug}  (or make figures "
+               f"POST={slug}), then make serve POST={slug}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map exceptions to exit codes (0 ok, 1 failed/stale, 2 usage)."""
     if "NO_COLOR" not in os.environ and not sys.stderr.isatty():

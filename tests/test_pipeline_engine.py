@@ -148,6 +148,16 @@ def test_failing_stage_others_finish_and_lock_keeps_old_record(root):
     assert lock["points"]["values"]["n"] == 21
 
 
+def test_reading_an_undeclared_config_table_names_the_key_and_the_fix(root, capsys):
+    edit(root, "toy/stages.py", "    pts = helpers", "    ctx.config['hist']\n    pts = helpers")
+    with pytest.raises(engine.StageFailedError):
+        build(root, force=True)
+    err = capsys.readouterr().err
+    assert ("stage 'points' reads config 'hist', which it does not declare (declared: "
+            "points.") in err
+    assert "add \"hist\" (or its table) to @stage(config=[...])" in err
+
+
 def test_failing_stage_blocks_its_dependents(root, capsys):
     edit(root, "toy/stages.py", "    pts = helpers",
          "    raise RuntimeError('nope')\n    pts = helpers")
