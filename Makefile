@@ -9,8 +9,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements.stamp
 PROFILE ?= default
 JOBS    ?=
+POST    ?=  # one post (its key in figures.toml) for figures, check and serve; default: every post
+SLUG    ?=  # the new post of `make post`
+ONLY_POST = $(if $(strip $(POST)),--post $(strip $(POST)))
 
-.PHONY: help setup test lint figures check bench site serve browser audit clean
+.PHONY: help setup test lint figures check bench site serve browser audit clean post
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -31,11 +34,16 @@ test: setup browser  ## run the whole test suite (pytest's "no tests" exit 5 cou
 lint: setup  ## ruff over the project
 	$(PY) -m ruff check .
 
-figures: setup  ## build every figure, the GIF and the generated sections of the post
-	$(PY) -m figures_pipeline build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
+figures: setup  ## build the figures and generated sections of every post (POST=name: one)
+	$(PY) -m figures_pipeline build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) $(ONLY_POST)
 
-check: setup  ## fail if the published post is stale (imports no torch, trains nothing)
-	$(PY) -m figures_pipeline check
+check: setup  ## fail if a published post is stale (POST=name: that one; trains nothing)
+	$(PY) -m figures_pipeline check $(ONLY_POST)
+
+post: setup  ## start a new post: make post SLUG=my-post (then make serve POST=my-post)
+	@test -n "$(strip $(SLUG))" || { echo "usage: make post SLUG=my-post"; exit 2; }
+	$(PY) -m figures_pipeline new $(strip $(SLUG))
+	$(PY) -m figures_pipeline build --post $(strip $(SLUG))
 
 bench: setup  ## print the speed and quality benchmarks (medians of repeated runs)
 	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -52,7 +60,7 @@ site: setup  ## build the site into public/ (minified; any Hugo warning fails; B
 	@$(HUGO) --cleanDestinationDir --destination public $(HUGO_FLAGS) $(if $(BASEURL),--baseURL $(BASEURL)) >/dev/null
 	@echo "site: built public/"
 
-serve: figures  ## serve the site on http://127.0.0.1:1313/ with live reload (builds the figures first)
+serve: figures  ## serve the site on http://127.0.0.1:1313/ with live reload (builds POST= or all first)
 	$(HUGO) server --bind 127.0.0.1 --port 1313 --disableFastRender
 
 browser:  ## install Debian's chromium for the browser tests (when missing and apt-get is usable)

@@ -78,6 +78,17 @@ def build(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str,
     """Run the stale stages (restoring from the cache when it can) and rewrite the sections."""
     engine.build(root, engine.BuildOptions(profile, overrides, jobs or 0, only, force, dry_run,
                                            not no_wait, posts))
+    _page_findings(root, posts)
+
+
+def _page_findings(root: str, posts: tuple[str, ...]) -> list:
+    """Print what Hugo will make of the selected posts' pages (pages.py); return the findings."""
+    from .pages import check_pages
+
+    found = check_pages(root, posts)
+    for f in found:
+        click.echo(str(f), err=True)
+    return found
 
 
 @cli.command()
@@ -89,6 +100,7 @@ def check(root: str, posts: tuple[str, ...], diff: bool, deep: bool) -> None:
     """Fail (exit 1) if the published post is stale or a claim is false. Runs nothing, imports
     no torch: the claims are judged over the values in figures.lock."""
     problems = engine.check(root, posts, deep)
+    pages = _page_findings(root, posts)
     for p in problems:
         click.echo(f"stale: {p.post}/{p.stage}: {'; '.join(p.reasons)}" if p.post != "-" else
                    "\n".join(f"problem: {r}" for r in p.reasons))
@@ -101,6 +113,8 @@ def check(root: str, posts: tuple[str, ...], diff: bool, deep: bool) -> None:
     click.echo(summary(verdicts))
     if problems:
         raise engine.StaleError(f"{len(problems)} stale item(s); run `make figures`")
+    if any(f.level == "error" for f in pages):
+        raise engine.StaleError("a post's page does not match its key (see above)")
     if false:
         raise ClaimFalseError(f"{len(false)} false claim(s) over the values in figures.lock")
     click.echo("up to date: every stage and section matches figures.lock")
