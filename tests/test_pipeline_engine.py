@@ -9,6 +9,7 @@ from pipeline_toy.harness import build, edit, make_files, make_project, ran, sna
 from figures_pipeline import engine
 from figures_pipeline.cache import read_lock
 from figures_pipeline.config import ConfigError
+from figures_pipeline.execution import critical_path
 from figures_pipeline.project import ProjectError
 
 ALL = {"points", "scatter", "summary", "independent"}
@@ -247,10 +248,10 @@ def test_the_longest_chain_of_recorded_times_starts_first(root):
     plans = engine.states(root)
     lock = {"toy": {"points": {"seconds": 2.0}, "scatter": {"seconds": 3.0},
                     "summary": {"seconds": 0.5}, "independent": {"seconds": 4.0}}}
-    priority = engine._critical_path(plans, lock)
+    priority = critical_path(plans, lock)
     # points -> scatter costs 5 s in all, more than independent's 4 s alone
     assert priority[("toy", "points")] == 5.0
     assert priority[("toy", "independent")] == 4.0
     assert max(priority, key=priority.get) == ("toy", "points")
     # a stage never built counts 1 s
-    assert engine._critical_path(plans, {})[("toy", "points")] == 2.0
+    assert critical_path(plans, {})[("toy", "points")] == 2.0
