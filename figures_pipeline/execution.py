@@ -15,7 +15,7 @@ from . import report, signals
 from .cache import Cache, atomic_copy, write_lock
 from .context import Job, Upstream, init_worker, run_job
 from .errors import PublishError, os_reason
-from .planning import PostPlan, StagePlan, nested
+from .planning import PostPlan, StagePlan, nested, resolve
 from .project import Project
 
 
@@ -46,6 +46,7 @@ def execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[Po
                                    mp_context=multiprocessing.get_context("spawn"))
     by_post = {pp.post.name: pp for pp in plans}
     done: set[tuple[str, str]] = set()
+    resolved: set[tuple[str, str]] = set()
     running: dict[Future, tuple[tuple[str, str], Job, float]] = {}
     failed = 0
     try:
@@ -66,6 +67,16 @@ def execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[Po
                     continue
                 if any(u in todo or u in {r[0] for r in running.values()} for u in ups):
                     continue
+                if ident not in resolved and (sp.pending or any(
+                        pp.stages[u].status == "ran" for u in sp.stage.after)):
+                    resolved.add(ident)  # its upstream ran: its key is known only now
+                    resolve(project, pp, sp, lock, cache)
+                    if sp.action == "skip":  # early cutoff: the same inputs as recorded
+                        sp.status = "cutoff"
+                        del todo[ident]
+                        report.stage_end(post, sp)
+                        done.add(ident)
+                        continue
                 if pool is not None and sp.action == "run" and len(running) >= workers:
                     continue
                 if sp.action == "restore":
