@@ -104,3 +104,59 @@ def test_new_refuses_to_overwrite_an_existing_page(tmp_path):
     assert r.returncode == 2 and "content/posts/my-post.md already exists" in r.stderr
     assert (root / "content/posts/my-post.md").read_text() == "mine\n"
     assert not (root / "my_post").exists()
+
+
+# ---- the guide's complete example: examples/random-walk ----
+
+EXAMPLE = REPO / "examples" / "random-walk"
+
+
+def with_example(dest: Path) -> Path:
+    """A project copy with the example post installed as its README says."""
+    root = project_copy(dest)
+    shutil.copytree(EXAMPLE / "random_walk", root / "random_walk")
+    shutil.copy(EXAMPLE / "content/posts/random-walk.md", root / "content/posts/random-walk.md")
+    with (root / "figures.toml").open("a") as f:
+        f.write((EXAMPLE / "figures.toml").read_text())
+    return root
+
+
+def generated(root: Path) -> dict[str, bytes]:
+    files = {p.name: p.read_bytes() for p in (root / "static/posts" / SLUG).iterdir()}
+    files["page"] = (root / f"content/posts/{SLUG}.md").read_bytes()
+    return files
+
+
+def test_the_example_post_builds_byte_stable_checks_and_renders(tmp_path):
+    a, b = with_example(tmp_path / "a"), with_example(tmp_path / "b")
+    for root in (a, b):
+        r = fp(tmp_path, "build", "--root", str(root), "--post", SLUG)
+        assert r.returncode == 0, r.stderr
+        assert "2 claims checked: all hold" in r.stderr  # the page's claim and the figure's
+    assert generated(a) == generated(b)  # same code, config and seed: the same bytes
+    page = (a / f"content/posts/{SLUG}.md").read_text()
+    assert "![5 random walks of 100 steps spreading out" in page
+    assert "5 of the 400 walks" in page
+    r = fp(tmp_path, "check", "--root", str(a), "--post", SLUG)
+    assert r.returncode == 0, r.stdout + r.stderr
+    html = (build(a, tmp_path / "site").public / "posts" / SLUG / "index.html").read_text()
+    assert 'alt="5 random walks of 100 steps' in html and "katex" in html
+
+
+def test_the_example_post_reruns_only_what_an_edit_reaches(tmp_path):
+    root = with_example(tmp_path / "p")
+    assert fp(tmp_path, "build", "--root", str(root), "--post", SLUG).returncode == 0
+    stages = root / "random_walk/stages.py"
+    # a refactor of the simulation that changes no byte: it re-runs, its downstream is cut off
+    stages.write_text(stages.read_text().replace(
+        "    return {\"n\": n, \"steps\": steps}", "    out = {\"n\": n, \"steps\": steps}\n"
+        "    return out"))
+    r = fp(tmp_path, "build", "--root", str(root), "--post", SLUG)
+    assert r.returncode == 0, r.stderr
+    assert "ran random-walk/walks" in r.stderr and "cut off random-walk/spread" in r.stderr
+    # a plot edit redraws the figure and does not re-simulate
+    plots = root / "random_walk/plots.py"
+    plots.write_text(plots.read_text().replace("lw=0.9", "lw=1.0"))
+    r = fp(tmp_path, "build", "--root", str(root), "--post", SLUG)
+    assert "ran random-walk/spread" in r.stderr and "1 ran, 1 skipped" in r.stderr
+    assert "code changed: random_walk/plots.py::draw_walks" in r.stderr
