@@ -78,7 +78,8 @@ def build(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str,
     """Run the stale stages (restoring from the cache when it can) and rewrite the sections."""
     engine.build(root, engine.BuildOptions(profile, overrides, jobs or 0, only, force, dry_run,
                                            not no_wait, posts))
-    _page_findings(root, posts)
+    if any(f.level == "error" for f in _page_findings(root, posts)):
+        raise engine.StaleError("a post's page does not match its key (see above)")
 
 
 def _page_findings(root: str, posts: tuple[str, ...]) -> list:

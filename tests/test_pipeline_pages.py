@@ -37,6 +37,8 @@ def test_a_page_whose_slug_is_not_the_key_fails_check(tmp_path, front, expected)
     assert finding.level == "error" and expected in finding.message
     r = cli(root, "check")
     assert r.returncode == 1 and expected in r.stderr
+    r = cli(root, "build")  # the figures are built; the page that cannot show them is an error
+    assert r.returncode == 1 and expected in r.stderr
 
 
 def test_a_renamed_page_fails_and_its_fix_is_named(tmp_path):
