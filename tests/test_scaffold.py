@@ -160,3 +160,19 @@ def test_the_example_post_reruns_only_what_an_edit_reaches(tmp_path):
     r = fp(tmp_path, "build", "--root", str(root), "--post", SLUG)
     assert "ran random-walk/spread" in r.stderr and "1 ran, 1 skipped" in r.stderr
     assert "code changed: random_walk/plots.py::draw_walks" in r.stderr
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("figures", "build --profile default  --post my-post"),
+    ("check", "check --post my-post"),
+    ("serve", "build --profile default  --post my-post"),
+    ("post", "new my-post"),
+])
+def test_make_targets_take_one_post(target, expected):
+    var = "SLUG" if target == "post" else "POST"
+    r = subprocess.run(["make", "-n", "-C", str(REPO), target, f"{var}=my-post"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and expected in r.stdout, r.stdout + r.stderr
+    if target != "post":
+        assert "--post" not in subprocess.run(["make", "-n", "-C", str(REPO), target],
+                                              capture_output=True, text=True).stdout
