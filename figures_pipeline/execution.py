@@ -15,7 +15,7 @@ from . import report, signals
 from .cache import Cache, atomic_copy, write_lock
 from .context import Job, Upstream, init_worker, run_job
 from .errors import PublishError, os_reason
-from .planning import PostPlan, StagePlan, nested, resolve
+from .planning import PostPlan, StagePlan, nested, resolve, without
 from .project import Project
 
 
@@ -167,7 +167,8 @@ def upstream_of(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPl
     entry = cache.get_entry(pp.stages[u].key, verify=False) or {}
     files = {n: str(cache.object_path(sha, n))
              for n, sha in {**entry.get("outputs", {}), **entry.get("artifacts", {})}.items()}
-    return Upstream(u, record.get("values", {}), files)
+    # its volatile values are not part of what it produced: not to be read downstream
+    return Upstream(u, without(record.get("values", {}), pp.graph.stages[u].volatile), files)
 
 
 def make_job(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,

@@ -116,13 +116,30 @@ def nested(selected: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def result_digest(record: dict[str, Any] | None) -> str:
+def without(values: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+    """`values` less the dotted `paths` ('train_seconds', '*.seconds_per_1000': `*` is any key
+    at its level)."""
+    if not paths:
+        return values
+    out = dict(values)
+    for path in paths:
+        head, _, rest = path.partition(".")
+        for k in [k for k in out if head in ("*", k)]:
+            if not rest:
+                del out[k]
+            elif isinstance(out[k], dict):
+                out[k] = without(out[k], (rest,))
+    return out
+
+
+def result_digest(record: dict[str, Any] | None, volatile: tuple[str, ...] = ()) -> str:
     """What a finished stage produced, as one hash: its output and artifact hashes and its
-    values (a lock record or a cache entry). Its downstream stages' keys use this, not its key,
-    so a re-run that produces the same bytes re-runs nothing after it."""
+    values but the `volatile` ones (a lock record or a cache entry). Its downstream stages' keys
+    use this, not its key, so a re-run that produces the same bytes re-runs nothing after it."""
     if not record or "outputs" not in record:
         return PENDING
     produced = {k: record.get(k, {}) for k in ("outputs", "artifacts", "values")}
+    produced["values"] = without(produced["values"], volatile)
     return hashlib.sha256(dumps_canonical(produced).encode()).hexdigest()[:32]
 
 
@@ -181,7 +198,8 @@ def why_changed(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
     o, n = old.get("packages", {}), new["packages"]
     for k in sorted(set(o) | set(n)):
         if o.get(k) != n.get(k):
-            reasons.append(f"package {k}: {o.get(k)} -> {n.get(k)}")
+            reasons.append(f"package {k}: {o.get(k, 'not imported')} -> "
+                           f"{n.get(k, 'not imported')}")
     for part in ("declaration", "profile", "engine"):
         if old.get(part) != new[part]:
             reasons.append(f"{part} changed" if part != "profile"
@@ -275,8 +293,9 @@ def _expected_digest(up: StagePlan, record: dict | None, entry: dict | None) -> 
     if up.pending or up.action == "run":
         return PENDING
     if up.action == "restore":
-        return result_digest(entry)
-    return result_digest(record) if record and record.get("key") == up.key else PENDING
+        return result_digest(entry, up.stage.volatile)
+    return result_digest(record, up.stage.volatile) \
+        if record and record.get("key") == up.key else PENDING
 
 
 def resolve(project: Project, pp: PostPlan, sp: StagePlan, lock: dict[str, Any],
@@ -286,7 +305,8 @@ def resolve(project: Project, pp: PostPlan, sp: StagePlan, lock: dict[str, Any],
     intact (early cutoff), restore it if the cache has the key, else run it."""
     records = lock.get(pp.post.name, {})
     inputs = dict(sp.inputs)
-    inputs["upstream"] = {u: result_digest(records.get(u)) for u in sp.stage.after}
+    inputs["upstream"] = {u: result_digest(records.get(u), pp.graph.stages[u].volatile)
+                          for u in sp.stage.after}
     sp.inputs, sp.key, sp.pending = inputs, stage_key(pp.post.name, sp.name, inputs), False
     record = records.get(sp.name)
     if sp.forced:

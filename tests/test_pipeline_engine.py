@@ -303,3 +303,22 @@ def test_changed_values_descends_into_tables_and_lists():
     assert changed_values("a", {"x": 1}, {"x": 1, "y": 2}) == [("a.y", UNSET, 2)]
     assert changed_values("a", [1, 2], [1, 2, 3]) == [("a", [1, 2], [1, 2, 3])]
     assert changed_values("a", 1, 1.0) == [("a", 1, 1.0)]
+
+
+def test_volatile_values_are_shown_but_neither_cut_off_nor_read_downstream(root):
+    from figures_pipeline.planning import without
+
+    assert without({"a": {"s": 1, "m": 2}, "b": {"s": 3}, "t": 4}, ("*.s", "t")) == {
+        "a": {"m": 2}, "b": {}}
+    edit(root, "toy/stages.py", "@stage(config=[\"seed\", \"points\"],",
+         "@stage(volatile=[\"took\"], config=[\"seed\", \"points\"],")
+    edit(root, "toy/stages.py", "return {\"n\": len(pts),",
+         "import time\n    return {\"took\": time.perf_counter(), \"n\": len(pts),")
+    edit(root, "toy/stages.py", "return {\"count\": len(pts)}",
+         "return {\"count\": len(pts), \"took\": 'took' in ctx.upstream['points'].values}")
+    build(root)
+    edit(root, "toy/helpers.py", "round(scale", "round(1.0 * scale")  # points re-runs
+    statuses = build(root)
+    assert statuses["points"] == "ran" and statuses["scatter"] == "cutoff"
+    values = read_lock(root / "figures.lock")["toy"]
+    assert values["scatter"]["values"]["took"] is False  # downstream cannot read it
