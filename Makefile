@@ -9,11 +9,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements.stamp
 PROFILE ?= default
 JOBS    ?=
-POST    ?=  # one post (its key in figures.toml) for figures, check and serve; default: every post
-SLUG    ?=  # the new post of `make post`
-ONLY_POST = $(if $(strip $(POST)),--post $(strip $(POST)))
 
-.PHONY: help setup test lint figures check bench site serve browser audit clean post
+.PHONY: help setup test lint figures check bench site serve browser audit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -33,6 +30,11 @@ test: setup browser  ## run the whole test suite (pytest's "no tests" exit 5 cou
 
 lint: setup  ## ruff over the project
 	$(PY) -m ruff check .
+
+POST    ?=  # one post (its key in figures.toml) for figures, check and serve; default: every post
+SLUG    ?=  # the new post of `make post`
+ONLY_POST = $(if $(strip $(POST)),--post $(strip $(POST)))
+.PHONY: post
 
 figures: setup  ## build the figures and generated sections of every post (POST=name: one)
 	$(PY) -m figures_pipeline build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) $(ONLY_POST)
@@ -60,7 +62,7 @@ site: setup  ## build the site into public/ (minified; any Hugo warning fails; B
 	@$(HUGO) --cleanDestinationDir --destination public $(HUGO_FLAGS) $(if $(BASEURL),--baseURL $(BASEURL)) >/dev/null
 	@echo "site: built public/"
 
-serve: figures  ## serve the site on http://127.0.0.1:1313/ with live reload (builds POST= or all first)
+serve: figures  ## serve the site on http://127.0.0.1:1313/ with live reload (builds the figures first)
 	$(HUGO) server --bind 127.0.0.1 --port 1313 --disableFastRender
 
 browser:  ## install Debian's chromium for the browser tests (when missing and apt-get is usable)

@@ -62,6 +62,25 @@ def cli() -> None:
 
 
 @cli.command()
+@click.argument("slug")
+@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Project root (holds figures.toml).")
+@click.option("--package", metavar="NAME", help="The post's Python package (default: SLUG with "
+              "'_' for '-').")
+@click.option("--title", help="The page's title (default: from SLUG).")
+def new(slug: str, root: str, package: str | None, title: str | None) -> None:
+    """Start post SLUG: its figures.toml entry, a package with one example stage and plot
+    module, a config with a fast profile, a template, and content/posts/SLUG.md."""
+    from .scaffold import new_post
+
+    made = new_post(root, slug, package, title)
+    for f in made.files:
+        click.echo(f"wrote {f}")
+    click.echo(f"next: python -m figures_pipeline build --post {slug}  (or make figures "
+               f"POST={slug}), then make serve POST={slug}")
+
+
+@cli.command()
 @common_options
 @config_options
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
@@ -193,25 +212,6 @@ def graph(root: str, posts: tuple[str, ...], dot: bool) -> None:
                 click.echo(f"{pp.post.name}/{name}  after: {needs}  writes: {writes}")
         if dot:
             click.echo("}")
-
-
-@cli.command()
-@click.argument("slug")
-@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Project root (holds figures.toml).")
-@click.option("--package", metavar="NAME", help="The post's Python package (default: SLUG with "
-              "'_' for '-').")
-@click.option("--title", help="The page's title (default: from SLUG).")
-def new(slug: str, root: str, package: str | None, title: str | None) -> None:
-    """Start post SLUG: its figures.toml entry, a package with one example stage and plot
-    module, a config with a fast profile, a template, and content/posts/SLUG.md."""
-    from .scaffold import new_post
-
-    made = new_post(root, slug, package, title)
-    for f in made.files:
-        click.echo(f"wrote {f}")
-    click.echo(f"next: python -m figures_pipeline build --post {slug}  (or make figures "
-               f"POST={slug}), then make serve POST={slug}")
 
 
 def main(argv: list[str] | None = None) -> int:
