@@ -298,15 +298,25 @@ def _expected_digest(up: StagePlan, record: dict | None, entry: dict | None) -> 
         if record and record.get("key") == up.key else PENDING
 
 
+def produced_digest(pp: PostPlan, u: str, records: dict[str, Any], cache: Cache) -> str:
+    """The digest of what upstream stage `u` produced under its current key: its lock record,
+    or (a finished stage not yet recorded, as in the live preview) its cache entry."""
+    up = pp.stages[u]
+    record = records.get(u)
+    if not (record and record.get("key") == up.key):
+        record = cache.get_entry(up.key, verify=False)
+    return result_digest(record, up.stage.volatile)
+
+
 def resolve(project: Project, pp: PostPlan, sp: StagePlan, lock: dict[str, Any],
             cache: Cache) -> None:
     """Compute the key of a pending stage now that its upstream stages are done (their records
-    are in `lock`), and decide again: skip it if the key is the recorded one and its outputs are
-    intact (early cutoff), restore it if the cache has the key, else run it."""
+    are in `lock`, or their entries in `cache`), and decide again: skip it if the key is the
+    recorded one and its outputs are intact (early cutoff), restore it if the cache has the key,
+    else run it."""
     records = lock.get(pp.post.name, {})
     inputs = dict(sp.inputs)
-    inputs["upstream"] = {u: result_digest(records.get(u), pp.graph.stages[u].volatile)
-                          for u in sp.stage.after}
+    inputs["upstream"] = {u: produced_digest(pp, u, records, cache) for u in sp.stage.after}
     sp.inputs, sp.key, sp.pending = inputs, stage_key(pp.post.name, sp.name, inputs), False
     record = records.get(sp.name)
     if sp.forced:

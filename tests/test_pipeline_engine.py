@@ -68,7 +68,7 @@ def test_stale_stage_says_why(root):
     edit(root, "toy/post.toml", "n = 20", "n = 21")
     (plan,) = engine.states(root)
     # only the changed key, with its old and new values in full
-    assert plan.stages["points"].reasons == ["code changed: toy/helpers.py",
+    assert plan.stages["points"].reasons == ["code changed: toy/helpers.py::make_points",
                                              "config points.n: 20 -> 21"]
     assert plan.stages["scatter"].reasons == [
         "upstream runs: points (if its outputs come out the same, this stage will not run)"]
@@ -125,7 +125,8 @@ def test_check(root):
     assert engine.check(root) == []
     edit(root, "toy/svg.py", 'r="1"', 'r="2"')
     (problem,) = engine.check(root)
-    assert (problem.stage, problem.reasons) == ("scatter", ["code changed: toy/svg.py"])
+    assert (problem.stage, problem.reasons) == ("scatter",
+                                                ["code changed: toy/svg.py::scatter_svg"])
     build(root, profile="fast")
     problems = {p.stage: p.reasons for p in engine.check(root)}
     assert problems["points"][0] == "built with draft profile 'fast'"
@@ -183,7 +184,7 @@ def test_dry_run_writes_nothing(root, capsys):
     before = snapshot(root)
     lock = (root / "figures.lock").read_bytes()
     build(root, dry_run=True)
-    assert "would run toy/scatter: code changed: toy/svg.py" in capsys.readouterr().out
+    assert "would run toy/scatter: code changed: toy/svg.py::scatter_svg" in capsys.readouterr().out
     assert snapshot(root) == before and (root / "figures.lock").read_bytes() == lock
 
 
