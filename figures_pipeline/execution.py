@@ -173,6 +173,9 @@ def upstream_of(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPl
 
 def make_job(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
          parallel: bool) -> Job:
+    if sp.pending:  # a caller that did not resolve it (the live preview): key it now, run it
+        resolve(project, pp, sp, lock, cache)
+        sp.action = "run"
     st = sp.stage
     return Job(str(project.root), pp.post.name, pp.post.stages, st.name, pp.config.profile,
                nested(pp.config.select(st.config)),
