@@ -31,11 +31,21 @@ test: setup browser  ## run the whole test suite (pytest's "no tests" exit 5 cou
 lint: setup  ## ruff over the project
 	$(PY) -m ruff check .
 
-figures: setup  ## build every figure, the GIF and the generated sections of the post
-	$(PY) -m figures_pipeline build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
+POST    ?=  # one post (its key in figures.toml) for figures, check and serve; default: every post
+SLUG    ?=  # the new post of `make post`
+ONLY_POST = $(if $(strip $(POST)),--post $(strip $(POST)))
+.PHONY: post
 
-check: setup  ## fail if the published post is stale (imports no torch, trains nothing)
-	$(PY) -m figures_pipeline check
+figures: setup  ## build the figures and generated sections of every post (POST=name: one)
+	$(PY) -m figures_pipeline build --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) $(ONLY_POST)
+
+check: setup  ## fail if a published post is stale (POST=name: that one; trains nothing)
+	$(PY) -m figures_pipeline check $(ONLY_POST)
+
+post: setup  ## start a new post: make post SLUG=my-post (then make serve POST=my-post)
+	@test -n "$(strip $(SLUG))" || { echo "usage: make post SLUG=my-post"; exit 2; }
+	$(PY) -m figures_pipeline new $(strip $(SLUG))
+	$(PY) -m figures_pipeline build --post $(strip $(SLUG))
 
 bench: setup  ## print the speed and quality benchmarks (medians of repeated runs)
 	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

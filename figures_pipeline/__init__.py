@@ -11,7 +11,7 @@ Public API (a stage module imports only this; it is cheap: no torch, no matplotl
         return {"mean": 0.5}
 """
 
-__version__ = "0.3.0"  # the engine's own version (pyproject.toml reads it)
+__version__ = "0.4.0"  # the engine's own version (pyproject.toml reads it)
 
 from .config import Config, ConfigError, load_config
 from .context import Context, Upstream

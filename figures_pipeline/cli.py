@@ -62,6 +62,25 @@ def cli() -> None:
 
 
 @cli.command()
+@click.argument("slug")
+@click.option("--root", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Project root (holds figures.toml).")
+@click.option("--package", metavar="NAME", help="The post's Python package (default: SLUG with "
+              "'_' for '-').")
+@click.option("--title", help="The page's title (default: from SLUG).")
+def new(slug: str, root: str, package: str | None, title: str | None) -> None:
+    """Start post SLUG: its figures.toml entry, a package with one example stage and plot
+    module, a config with a fast profile, a template, and content/posts/SLUG.md."""
+    from .scaffold import new_post
+
+    made = new_post(root, slug, package, title)
+    for f in made.files:
+        click.echo(f"wrote {f}")
+    click.echo(f"next: python -m figures_pipeline build --post {slug}  (or make figures "
+               f"POST={slug}), then make serve POST={slug}")
+
+
+@cli.command()
 @common_options
 @config_options
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
@@ -78,6 +97,18 @@ def build(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str,
     """Run the stale stages (restoring from the cache when it can) and rewrite the sections."""
     engine.build(root, engine.BuildOptions(profile, overrides, jobs or 0, only, force, dry_run,
                                            not no_wait, posts))
+    if any(f.level == "error" for f in _page_findings(root, posts)):
+        raise engine.StaleError("a post's page does not match its key (see above)")
+
+
+def _page_findings(root: str, posts: tuple[str, ...]) -> list:
+    """Print what Hugo will make of the selected posts' pages (pages.py); return the findings."""
+    from .pages import check_pages
+
+    found = check_pages(root, posts)
+    for f in found:
+        click.echo(str(f), err=True)
+    return found
 
 
 @cli.command()
@@ -89,6 +120,7 @@ def check(root: str, posts: tuple[str, ...], diff: bool, deep: bool) -> None:
     """Fail (exit 1) if the published post is stale or a claim is false. Runs nothing, imports
     no torch: the claims are judged over the values in figures.lock."""
     problems = engine.check(root, posts, deep)
+    pages = _page_findings(root, posts)
     for p in problems:
         click.echo(f"stale: {p.post}/{p.stage}: {'; '.join(p.reasons)}" if p.post != "-" else
                    "\n".join(f"problem: {r}" for r in p.reasons))
@@ -101,6 +133,8 @@ def check(root: str, posts: tuple[str, ...], diff: bool, deep: bool) -> None:
     click.echo(summary(verdicts))
     if problems:
         raise engine.StaleError(f"{len(problems)} stale item(s); run `make figures`")
+    if any(f.level == "error" for f in pages):
+        raise engine.StaleError("a post's page does not match its key (see above)")
     if false:
         raise ClaimFalseError(f"{len(false)} false claim(s) over the values in figures.lock")
     click.echo("up to date: every stage and section matches figures.lock")

@@ -4,9 +4,17 @@ A stage depends on
 - its own function (decorator included) and the module-level definitions of its module that it
   uses, transitively (a helper function, a constant): each hashed alone, so editing a sibling
   stage does not touch it;
-- every project module it reaches: through its module's imports that the function uses, and the
-  imports in its body; a project module counts whole, with its parent packages' __init__.py and its
-  own project imports, transitively;
+- every project function, class or constant it reaches in an imported module, through its
+  module's imports that the function uses and the imports in its body (`from blog.plots.plane
+  import draw`, or `plane.draw`): each hashed alone, with the names it uses in its own module
+  and in the modules it imports, transitively; and, for each module so reached, what importing
+  it runs (its import statements, its packages' `__init__.py`);
+- a module counts whole (all of it, with its own project imports, transitively) when static
+  analysis cannot tell what of it runs: it is used as a value (`getattr(mod, name)`, a dict of
+  modules), it has top-level statements other than imports, definitions and assignments (a
+  `for` loop filling a registry), a decorator that is not a known pure one (`dataclass`,
+  `torch.inference_mode()`...), `import *`, `global`, `globals()`, `exec` or `eval`, or a name
+  that none of its definitions or imports binds;
 - the third-party packages all that code imports (their versions go into the key).
 
 A project module is a file under the project root (`a/b.py` or `a/b/__init__.py`). Hashes are of
@@ -22,6 +30,16 @@ from pathlib import Path
 
 ENGINE = "figures_pipeline"
 ENGINE_SHAPING = frozenset({"figures_pipeline.writers"})  # engine modules that write bytes
+# Decorators known to run nothing at import that another function could observe.
+PURE_DECORATORS = frozenset({
+    "staticmethod", "classmethod", "property", "dataclass", "dataclasses.dataclass",
+    "functools.cache", "functools.lru_cache", "functools.cached_property", "functools.wraps",
+    "cache", "lru_cache", "cached_property", "wraps", "overload", "typing.overload",
+    "torch.no_grad", "torch.inference_mode", "torch.enable_grad", "no_grad", "inference_mode",
+    "abstractmethod", "abc.abstractmethod", "total_ordering", "functools.total_ordering",
+})
+INIT = "<init>"  # the member of a module that stands for importing it
+UNSAFE_CALLS = frozenset({"globals", "vars", "exec", "eval", "__import__", "locals"})
 
 
 class CodeError(ValueError):
@@ -38,6 +56,7 @@ class ModuleInfo:
     defs: dict[str, list[ast.stmt]] = field(default_factory=dict)  # top-level name -> binders
     imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (mod, attr)
     imported: list[str] | None = None  # every module imported anywhere in the file
+    opaque: str | None = None  # why it counts whole ("" if it need not)
     _digest: str | None = None
 
     def digest(self) -> str:
@@ -177,6 +196,91 @@ class Analyzer:
                     out.extend(a.name for a in node.names)
         return out
 
+    # -- members of modules --
+    def why_whole(self, info: ModuleInfo) -> str:
+        """Why module `info` must count whole ('' if its members can be tracked one by one)."""
+        if info.opaque is None:
+            info.opaque = _opacity(info.tree)
+        return info.opaque
+
+    def _member(self, mod: str, attr: str | None, chain: list[str]) -> tuple[str, str | None]:
+        """(module, member) that `mod[.attr][.chain...]` names: the longest prefix that is a
+        project module, and the next name (None: the module itself is used)."""
+        names = [mod] + ([attr] if attr else []) + chain
+        for n in range(len(names), 0, -1):
+            candidate = ".".join(names[:n])
+            if self.find(candidate) is not None:
+                return candidate, (names[n] if n < len(names) else None)
+        return mod, None
+
+    def _used_members(self, node: ast.AST, info: ModuleInfo, skip_decorators: bool
+                      ) -> tuple[set[str], set[tuple[str, str | None]]]:
+        """The names of `info` that `node` uses (to follow in the same module) and the
+        (module, member) pairs it reaches through imports, its own body's included."""
+        local: dict[str, tuple[str, str | None]] = {}
+        members: set[tuple[str, str | None]] = set()
+        walk = _walk_body(node) if skip_decorators else ast.walk(node)
+        nodes = list(walk)
+        for sub in nodes:
+            if isinstance(sub, ast.Import | ast.ImportFrom) and sub is not node:
+                for alias, target in self._import_targets(sub, info):
+                    local[alias] = target
+                for mod in self._modules_imported([sub], info):
+                    members.add((mod, INIT))  # importing it runs its top level
+        names: set[str] = set()
+        uses = _names_used(node) if skip_decorators else _names_used_all(node)
+        for used, chain in uses:
+            target = local.get(used) or info.imports.get(used)
+            if target is not None:
+                members.add(self._member(*target, chain))
+            elif used in info.defs:
+                names.add(used)
+        return names, members
+
+    def _members_closure(self, start: set[tuple[str, str | None]], units: dict[str, str],
+                         externals: set[str]) -> None:
+        """Add to `units` and `externals` the code that the (module, member) pairs reach."""
+        todo = list(start)
+        seen: set[tuple[str, str | None]] = set()
+        while todo:
+            item = todo.pop()
+            if item in seen:
+                continue
+            seen.add(item)
+            m, name = item
+            if _is_engine(m):
+                continue
+            info = self.find(m)
+            if info is None:
+                if m and self.find(m.split(".")[0]) is None:
+                    externals.add(m.split(".")[0])
+                continue
+            if name is None or self.why_whole(info) or (
+                    name != INIT and name not in info.defs and name not in info.imports):
+                mu, me = self.module_closure(m)  # it cannot tell: the whole module
+                units.update(mu)
+                externals.update(me)
+                continue
+            parent = m.rpartition(".")[0]
+            if parent:
+                todo.append((parent, INIT))
+            if name == INIT:  # importing it: its import statements run
+                imports = [n for n in info.tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+                units[f"{info.rel}::{INIT}"] = _hash("\n".join(ast.dump(n) for n in imports))
+                todo.extend((mod, INIT) for mod in self._modules_imported(imports, info))
+                continue
+            todo.append((m, INIT))
+            if name in info.imports and not [n for n in info.defs.get(name, [])
+                                              if not isinstance(n, ast.Import | ast.ImportFrom)]:
+                todo.append(self._member(*info.imports[name], []))  # a re-export
+                continue
+            binders = [n for n in info.defs[name] if not isinstance(n, ast.Import | ast.ImportFrom)]
+            units[f"{info.rel}::{name}"] = _hash("\n".join(ast.dump(n) for n in binders))
+            for node in binders:
+                names, members = self._used_members(node, info, skip_decorators=False)
+                todo.extend((m, n) for n in names)
+                todo.extend(members)
+
     # -- stages --
     def stage_deps(self, module: str, function: str) -> CodeDeps:
         """Everything the top-level function `module.function` depends on."""
@@ -189,11 +293,11 @@ class Analyzer:
             raise CodeError(f"{info.rel}: no top-level function '{function}'")
         units: dict[str, str] = {}
         externals: set[str] = set()
-        modules: set[str] = set()
+        members: set[tuple[str, str | None]] = set()
         if info.is_package or "." in module:  # importing module runs its packages' __init__
             parent = module.rpartition(".")[0] if not info.is_package else ""
             if parent:
-                modules.add(parent)
+                members.add((parent, INIT))
         todo: list[str] = [function]
         seen: set[str] = set()
         while todo:
@@ -201,30 +305,84 @@ class Analyzer:
             if name in seen:
                 continue
             seen.add(name)
-            if name in info.imports:
-                modules.update(self._resolve(*info.imports[name], []))
             binders = [n for n in info.defs.get(name, [])
                        if not isinstance(n, ast.Import | ast.ImportFrom)]
             if not binders:
                 continue
             units[f"{info.rel}::{name}"] = _hash("\n".join(ast.dump(n) for n in binders))
             for node in binders:
-                for used, chain in _names_used(node):
-                    if used in info.imports:
-                        modules.update(self._resolve(*info.imports[used], chain))
-                    if used in info.defs:
-                        todo.append(used)
-                modules.update(self._modules_imported(_walk_body(node), info))
-        for m in sorted(modules):
-            if _is_engine(m):
-                continue
-            if self.find(m) is None and self.find(m.split(".")[0]) is None:
-                externals.add(m.split(".")[0])
-                continue
-            mu, me = self.module_closure(m)
-            units.update(mu)
-            externals.update(me)
+                names, reached = self._used_members(node, info, skip_decorators=True)
+                todo.extend(names)
+                members.update(reached)
+        self._members_closure(members, units, externals)
         return CodeDeps(dict(sorted(units.items())), frozenset(externals))
+
+
+def _opacity(tree: ast.Module) -> str:
+    """Why a module's members cannot be tracked one by one ('' if they can)."""
+    for i, node in enumerate(tree.body):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and i == 0:
+            continue  # the docstring
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if any(a.name == "*" for a in node.names):
+                return "import *"
+            continue
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for dec in node.decorator_list:
+                if _dotted(dec.func if isinstance(dec, ast.Call) else dec) not in PURE_DECORATORS:
+                    return f"line {node.lineno}: decorator {ast.unparse(dec)}"
+            continue
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if all(isinstance(n, ast.Name | ast.Tuple | ast.List | ast.Starred | ast.Store)
+                   for t in targets for n in ast.walk(t)):
+                continue  # binds names: a definition (its value is hashed with it)
+            return f"line {node.lineno}: an assignment to an attribute or item"
+        if isinstance(node, ast.If) and _dotted(node.test) in ("TYPE_CHECKING",
+                                                                "typing.TYPE_CHECKING"):
+            continue
+        return f"line {node.lineno}: a top-level {type(node).__name__} statement"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            return f"line {node.lineno}: global"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in UNSAFE_CALLS:
+            return f"line {node.lineno}: {node.func.id}()"
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__" \
+                and node in tree.body:
+            return "a module __getattr__"
+    return ""
+
+
+def _dotted(node: ast.AST) -> str:
+    """'torch.inference_mode' for that attribute chain; '' for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return ""
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _names_used_all(node: ast.AST):
+    """`_names_used`, decorators included (they run with the definition)."""
+    chains: dict[int, list[str]] = {}
+    nodes = list(ast.walk(node))
+    for sub in nodes:
+        if isinstance(sub, ast.Attribute):
+            parts: list[str] = []
+            cur: ast.AST = sub
+            while isinstance(cur, ast.Attribute):
+                parts.append(cur.attr)
+                cur = cur.value
+            if isinstance(cur, ast.Name):
+                prev = chains.get(id(cur))
+                if prev is None or len(parts) > len(prev):
+                    chains[id(cur)] = parts[::-1]
+    for sub in nodes:
+        if isinstance(sub, ast.Name):
+            yield sub.id, chains.get(id(sub), [])
 
 
 def _is_engine(module: str) -> bool:

@@ -8,6 +8,10 @@ Layout of the file:
     [profiles.fast.ddpm]          # a profile overrides some of them
     steps = 300
 
+A post whose defaults are already quick needs no `[profiles.fast]`: `--profile fast` (what the
+tests and CI build every post with) then builds its default values, as a draft. Any other profile
+must be declared.
+
 The default profile's keys and value types are the schema: an override of an unknown key (with a
 did-you-mean suggestion) or of the wrong type is refused before anything runs. Range checks belong
 to the application, which passes a `validate(values)` callable that raises `ConfigError`; one that
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 PUBLISHED_PROFILE = "default"
+DRAFT_PROFILE = "fast"  # what tests and CI build every post with; optional in a config file
 PROFILES_TABLE = "profiles"
 
 
@@ -92,9 +97,10 @@ def load_config(
     base = raw
     values = copy.deepcopy(base)
     origin: dict[str, str] = {}  # dotted key -> where its value was last set, if not the base
-    if profile != PUBLISHED_PROFILE:
+    if profile != PUBLISHED_PROFILE and not (profile == DRAFT_PROFILE
+                                             and profile not in profiles):
         if profile not in profiles:
-            names = ", ".join(sorted([PUBLISHED_PROFILE, *profiles]))
+            names = ", ".join(sorted({PUBLISHED_PROFILE, DRAFT_PROFILE, *profiles}))
             raise ConfigError(f"{path}: unknown profile '{profile}' (choose from: {names})")
         for key, value in flatten(profiles[profile]).items():
             _assign(values, base, key, value, f"{path} [{PROFILES_TABLE}.{profile}]")

@@ -26,6 +26,47 @@ class StageError(RuntimeError):
     """A stage misused its context (an undeclared file, a value that is not JSON)."""
 
 
+class UndeclaredConfigError(StageError, KeyError):
+    """A stage read a config key it did not declare (a KeyError too, for `except KeyError`)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class DeclaredConfig(dict):
+    """`ctx.config`: the declared keys, nested; reading any other names the fix."""
+
+    def __init__(self, values: dict[str, Any], stage: str = "", prefix: str = "",
+                 declared: tuple[str, ...] = ()):
+        declared = declared or tuple(sorted(_dotted(values)))
+        super().__init__({k: DeclaredConfig(v, stage, f"{prefix}{k}.", declared)
+                          if isinstance(v, dict) else v for k, v in values.items()})
+        self._stage, self._prefix, self._declared = stage, prefix, declared
+
+    def __missing__(self, key: str) -> Any:
+        name = f"{self._prefix}{key}"
+        raise UndeclaredConfigError(
+            f"stage '{self._stage}' reads config '{name}', which it does not declare "
+            f"(declared: {_few(self._declared)}); add \"{name}\" (or its table) "
+            "to @stage(config=[...])")
+
+    def __reduce__(self):  # pickles as a plain dict
+        return (dict, (dict(self),))
+
+
+def _dotted(values: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys of a nested selection ('walk.n', 'walk.steps', 'seed')."""
+    out: list[str] = []
+    for k, v in values.items():
+        out += _dotted(v, f"{prefix}{k}.") if isinstance(v, dict) and v else [f"{prefix}{k}"]
+    return out
+
+
+def _few(names: tuple[str, ...], most: int = 8) -> str:
+    more = f", ... ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more if names else "none"
+
+
 @dataclass(frozen=True)
 class Upstream:
     """A finished upstream stage: its values and the cached paths of its files (read-only)."""
@@ -56,6 +97,10 @@ class Context:
     parallel: bool = False
     root: Path = Path(".")
     data: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, DeclaredConfig):
+            self.config = DeclaredConfig(self.config, self.name)
 
     def data_path(self, name: str) -> Path:
         """The declared data file `name` (relative to the project root), to read."""

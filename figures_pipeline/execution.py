@@ -15,7 +15,7 @@ from . import report, signals
 from .cache import Cache, atomic_copy, write_lock
 from .context import Job, Upstream, init_worker, run_job
 from .errors import PublishError, os_reason
-from .planning import PostPlan, StagePlan, nested
+from .planning import PostPlan, StagePlan, nested, resolve, without
 from .project import Project
 
 
@@ -46,6 +46,7 @@ def execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[Po
                                    mp_context=multiprocessing.get_context("spawn"))
     by_post = {pp.post.name: pp for pp in plans}
     done: set[tuple[str, str]] = set()
+    resolved: set[tuple[str, str]] = set()
     running: dict[Future, tuple[tuple[str, str], Job, float]] = {}
     failed = 0
     try:
@@ -66,6 +67,16 @@ def execute(project: Project, cache: Cache, lock: dict[str, Any], plans: list[Po
                     continue
                 if any(u in todo or u in {r[0] for r in running.values()} for u in ups):
                     continue
+                if ident not in resolved and (sp.pending or any(
+                        pp.stages[u].status == "ran" for u in sp.stage.after)):
+                    resolved.add(ident)  # its upstream ran: its key is known only now
+                    resolve(project, pp, sp, lock, cache)
+                    if sp.action == "skip":  # early cutoff: the same inputs as recorded
+                        sp.status = "cutoff"
+                        del todo[ident]
+                        report.stage_end(post, sp)
+                        done.add(ident)
+                        continue
                 if pool is not None and sp.action == "run" and len(running) >= workers:
                     continue
                 if sp.action == "restore":
@@ -156,11 +167,15 @@ def upstream_of(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPl
     entry = cache.get_entry(pp.stages[u].key, verify=False) or {}
     files = {n: str(cache.object_path(sha, n))
              for n, sha in {**entry.get("outputs", {}), **entry.get("artifacts", {})}.items()}
-    return Upstream(u, record.get("values", {}), files)
+    # its volatile values are not part of what it produced: not to be read downstream
+    return Upstream(u, without(record.get("values", {}), pp.graph.stages[u].volatile), files)
 
 
 def make_job(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
          parallel: bool) -> Job:
+    if sp.pending:  # a caller that did not resolve it (the live preview): key it now, run it
+        resolve(project, pp, sp, lock, cache)
+        sp.action = "run"
     st = sp.stage
     return Job(str(project.root), pp.post.name, pp.post.stages, st.name, pp.config.profile,
                nested(pp.config.select(st.config)),

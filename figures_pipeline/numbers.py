@@ -227,8 +227,26 @@ def compare(a: Any, b: Any = None) -> str:
     return SAME
 
 
+def _defined(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` that first raises Jinja2's own error for an undefined argument, which names it
+    ("'walsk' is undefined", "'dict object' has no attribute 'mmd'"), not "got Undefined"."""
+    import functools
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for a in (*args, *kwargs.values()):
+            fail = getattr(a, "_fail_with_undefined_error", None)
+            if fail is not None and type(a).__name__.endswith("Undefined"):
+                fail()
+        return fn(*args, **kwargs)
+
+    return checked
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "sig": sig, "fixed": fixed, "thousands": thousands, "percent": percent,
     "seconds": seconds, "raw": raw, "est": est, "est_pct": est_pct, "pow10": pow10,
 }
 GLOBALS: dict[str, Callable[..., Any]] = {"compare": compare, "difference": difference}
+FILTERS = {k: _defined(f) for k, f in FILTERS.items()}
+GLOBALS = {k: _defined(f) for k, f in GLOBALS.items()}

@@ -20,7 +20,9 @@ def stage_start(post: str, sp: Any) -> None:
 
 
 def stage_end(post: str, sp: Any) -> None:
-    if sp.status in ("failed", "blocked"):
+    if sp.status == "cutoff":
+        _err(f"{'cut off':>8} {post}/{sp.name}  ({_why(sp)})")
+    elif sp.status in ("failed", "blocked"):
         _err(f"{'FAILED' if sp.status == 'failed' else 'blocked':>8} {post}/{sp.name}: {sp.error}")
     else:
         _err(f"{sp.status:>8} {post}/{sp.name}  {sp.seconds:.2f} s")
@@ -34,6 +36,8 @@ def table(plans: list[Any], total: float) -> None:
             counts[sp.status] = counts.get(sp.status, 0) + 1
             why = sp.error if sp.status in ("failed", "blocked") else (
                 _why(sp) if sp.status != "skipped" else "up to date")
+            if sp.status == "cutoff":
+                why = "upstream re-ran, its outputs and values came out the same"
             t = f"{sp.seconds:.2f} s" if sp.status in ("ran", "failed") else (
                 "cached" if sp.status == "restored" else "-")
             rows.append((f"{pp.post.name}/{sp.name}", sp.status, t, why))

@@ -152,7 +152,8 @@ def render_template(env: Any, source: str, values: Mapping[str, Any], tpath: str
     except jinja2.TemplateSyntaxError as e:
         raise SectionError(f"{tpath}:{e.lineno}: template syntax error: {e.message}") from None
     except jinja2.UndefinedError as e:
-        raise SectionError(f"{tpath}:{_template_line(e)}: undefined value: {e.message}") from None
+        raise SectionError(f"{tpath}:{_template_line(e)}: undefined value: {e.message}"
+                           f"{_suggest(e, values)}") from None
     except (SectionError, FormatError) as e:
         raise SectionError(f"{tpath}:{_template_line(e)}: {e}") from None
     except Exception as e:  # noqa: BLE001 - a template may raise anything; report where
@@ -210,8 +211,13 @@ def _finalize(value: Any) -> str:
 
 
 def _figure_global(figures: Mapping[str, FigureInfo]) -> Callable[..., Raw]:
-    def figure(name: str, alt: str | None = None, caption: str | None = None) -> Raw:
-        """`![alt](file "caption")`: the site renders the title as <figcaption>."""
+    import jinja2
+
+    @jinja2.pass_context
+    def figure(context: Any, name: str, alt: str | None = None,
+               caption: str | None = None) -> Raw:
+        """`![alt](file "caption")`: the site renders the title as <figcaption>. The alt text
+        and caption are templates over the same values (`{{ config.walk.n }} walks`)."""
         if name not in figures:
             import difflib
 
@@ -219,9 +225,50 @@ def _figure_global(figures: Mapping[str, FigureInfo]) -> Callable[..., Raw]:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise SectionError(f"figure('{name}'): no stage declares this output{hint}")
         info = figures[name]
-        alt_text = escape_markdown(info.alt if alt is None else alt)
-        cap = info.caption if caption is None else caption
+        values = context.get_all()
+        alt_text = escape_markdown(_fill(context.environment, info.alt if alt is None else alt,
+                                         values, f"figure('{name}') alt", plain=True))
+        cap = _fill(context.environment, info.caption if caption is None else caption, values,
+                    f"figure('{name}') caption", plain=False)
         title = ' "' + cap.replace("\\", "\\\\").replace('"', '\\"') + '"' if cap else ""
         return Raw(f"![{alt_text}]({info.file}{title})")
 
     return figure
+
+
+def _fill(env: Any, text: str, values: Mapping[str, Any], what: str, plain: bool) -> str:
+    """`text` rendered as a template over `values` when it holds `{{`/`{%`, else as is. The alt
+    text (`plain`) is escaped whole afterwards, so its values are inserted unescaped here; a
+    caption is Markdown, so its values are escaped as a region's are."""
+    if "{{" not in text and "{%" not in text:
+        return text
+    import jinja2
+
+    try:
+        if plain:
+            env = env.overlay(finalize=_finalize_plain)
+        return env.from_string(text).render(values)
+    except jinja2.TemplateSyntaxError as e:
+        raise SectionError(f"{what}: template syntax error: {e.message}") from None
+    except jinja2.UndefinedError as e:
+        raise SectionError(f"{what}: undefined value: {e.message}{_suggest(e, values)}") \
+            from None
+    except (SectionError, FormatError) as e:
+        raise SectionError(f"{what}: {e}") from None
+
+
+def _finalize_plain(value: Any) -> str:
+    """`_finalize` without the Markdown escaping (the caller escapes the whole text)."""
+    return value if isinstance(value, str) and not isinstance(value, Raw) else _finalize(value)
+
+
+def _suggest(e: BaseException, values: Mapping[str, Any]) -> str:
+    """' (did you mean 'walks'?)' for "'walsk' is undefined", else ''."""
+    import difflib
+
+    m = re.match(r"'([^']+)' is undefined", str(e))
+    if not m:
+        return ""
+    names = [k for k in values if not k.startswith("_")]
+    close = difflib.get_close_matches(m.group(1), names, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

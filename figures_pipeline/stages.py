@@ -56,6 +56,7 @@ class Stage:
     outputs: tuple[str, ...] = ()
     figures: Mapping[str, Figure] = field(default_factory=dict, compare=False)
     artifacts: tuple[str, ...] = ()
+    volatile: tuple[str, ...] = ()  # values that vary from run to run (a measured time)
 
     def declaration(self) -> dict[str, Any]:
         """The declaration as canonical JSON-able data (part of the stage's key)."""
@@ -64,6 +65,7 @@ class Stage:
             "data": list(self.data), "outputs": list(self.outputs),
             "artifacts": list(self.artifacts),
             "figures": {k: [f.alt, f.caption] for k, f in sorted(self.figures.items())},
+            **({"volatile": list(self.volatile)} if self.volatile else {}),
         }
 
 
@@ -79,13 +81,18 @@ def stage(
     data: Iterable[str] = (),
     outputs: Iterable[str] | Mapping[str, Figure | None] = (),
     artifacts: Iterable[str] = (),
+    volatile: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare `fn(ctx)` as a stage of the post whose stage module defines it."""
+    """Declare `fn(ctx)` as a stage of the post whose stage module defines it. `volatile` names
+    the returned values that vary from run to run (a measured time, the machine), as dotted
+    paths ('train_seconds', '*.seconds_per_1000': `*` is any key): the page shows them, but they
+    are left out of what its downstream stages depend on (early cutoff), and those stages cannot
+    read them."""
     if callable(name):
         raise DeclarationError("use @stage() with parentheses (or @stage(name=...))")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        st = make_stage(fn, name, config, after, data, outputs, artifacts)
+        st = make_stage(fn, name, config, after, data, outputs, artifacts, volatile)
         register(st)
         fn.__stage__ = st  # type: ignore[attr-defined]
         return fn
@@ -93,7 +100,7 @@ def stage(
     return decorate
 
 
-def make_stage(fn, name, config, after, data, outputs, artifacts) -> Stage:
+def make_stage(fn, name, config, after, data, outputs, artifacts, volatile=()) -> Stage:
     where = f"{fn.__module__}.{fn.__qualname__}"
     sname = name or fn.__name__
     if not NAME.match(sname):
@@ -127,7 +134,8 @@ def make_stage(fn, name, config, after, data, outputs, artifacts) -> Stage:
                  config=tuple(sorted(set(_strings(config, "config", where)))),
                  after=tuple(sorted(set(ups))), data=tuple(sorted(_strings(data, "data", where))),
                  outputs=tuple(sorted(outs)), figures=figs,
-                 artifacts=tuple(sorted(_strings(artifacts, "artifacts", where))))
+                 artifacts=tuple(sorted(_strings(artifacts, "artifacts", where))),
+                 volatile=tuple(sorted(set(_strings(volatile, "volatile", where)))))
 
 
 def check_relative(path: str, what: str) -> None:

@@ -12,6 +12,8 @@ Importable helpers (no pytest here), used by tests/conftest.py and any test that
 - ``serve(directory)``: a context manager serving a folder on 127.0.0.1 (free port) as GitHub
   Pages does (text gzipped, byte ranges for media); yields the URL.
 - ``count_math(markdown)``: inline and display formulas of a Markdown source, outside code.
+- ``published_posts(root)``: (key, Markdown path) of every post in figures.toml; by the slug rule
+  the key is the page's slug (``posts/KEY/``). The site and browser tests run for each.
 
 Run ``python tests/site_helpers.py chroma-light|chroma-dark`` to print the Chroma stylesheets that
 assets/css/ must hold (tests/test_site.py checks they match the pinned Hugo).
@@ -40,6 +42,14 @@ SITE_PARTS = ("hugo.toml", "layouts", "content", "static", "assets", "archetypes
 BUILD_FLAGS = ("--minify", "--panicOnWarning", "--printPathWarnings", "--noBuildLock")
 CHROMA_STYLES = {"chroma-light": "github", "chroma-dark": "github-dark"}
 PLACEHOLDER_TEXT = "PLACEHOLDER"
+
+
+def published_posts(root: Path = REPO) -> list[tuple[str, str]]:
+    """(key, Markdown path relative to the root) of each post of root/figures.toml with a page."""
+    import tomllib
+
+    posts = tomllib.loads((Path(root) / "figures.toml").read_text(encoding="utf-8"))["posts"]
+    return [(key, t["markdown"]) for key, t in sorted(posts.items()) if t.get("markdown")]
 
 
 class HugoBuildError(RuntimeError):

@@ -109,3 +109,11 @@ def test_a_validate_hook_that_crashes_on_a_wrong_type_is_one_line(path):
         load_config(path, validate=_steps_at_least_one)
     assert "the range checks (_steps_at_least_one) failed on its values: TypeError" in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_a_config_without_a_fast_profile_builds_its_defaults_as_the_draft(tmp_path):
+    make_files(tmp_path, {"quick.toml": "seed = 0\n[walk]\nn = 5\n"})
+    fast = load_config(tmp_path / "quick.toml", "fast")
+    assert fast.values == {"seed": 0, "walk": {"n": 5}} and not fast.is_published
+    with pytest.raises(ConfigError, match=r"unknown profile 'slow' \(choose from: default, fast\)"):
+        load_config(tmp_path / "quick.toml", "slow")

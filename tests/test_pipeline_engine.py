@@ -49,7 +49,8 @@ def test_outputs_sections_and_lock(root):
     ("toy/stages.py", "round(mean, DIGITS)", "round(mean, DIGITS + 1)",
      {"points", "scatter", "summary"}),
     ("toy/stages.py", "DIGITS = 3", "DIGITS = 4", {"points", "scatter", "summary"}),
-    ("toy/helpers.py", "round(scale", "round(1.0 * scale", {"points", "scatter", "summary"}),
+    # a refactor that changes no byte re-runs its stage, not the ones after it (early cutoff)
+    ("toy/helpers.py", "round(scale", "round(1.0 * scale", {"points"}),
     ("toy/svg.py", 'r="1"', 'r="2"', {"scatter"}),
     ("toy/unrelated.py", "ANSWER = 42", "ANSWER = 43", set()),
     ("toy/stages.py", "import time\n", "import time  # a comment does not count\n", set()),
@@ -66,10 +67,11 @@ def test_stale_stage_says_why(root):
     edit(root, "toy/helpers.py", "round(scale", "round(1.0 * scale")
     edit(root, "toy/post.toml", "n = 20", "n = 21")
     (plan,) = engine.states(root)
-    assert plan.stages["points"].reasons == ["code changed: toy/helpers.py",
-                                             "config points: {\"n\":20,\"scale\":1.5} -> "
-                                             "{\"n\":21,\"scale\":1.5}"]
-    assert plan.stages["scatter"].reasons == ["upstream changed: points"]
+    # only the changed key, with its old and new values in full
+    assert plan.stages["points"].reasons == ["code changed: toy/helpers.py::make_points",
+                                             "config points.n: 20 -> 21"]
+    assert plan.stages["scatter"].reasons == [
+        "upstream runs: points (if its outputs come out the same, this stage will not run)"]
     assert plan.stages["independent"].reasons == []
 
 
@@ -123,7 +125,8 @@ def test_check(root):
     assert engine.check(root) == []
     edit(root, "toy/svg.py", 'r="1"', 'r="2"')
     (problem,) = engine.check(root)
-    assert (problem.stage, problem.reasons) == ("scatter", ["code changed: toy/svg.py"])
+    assert (problem.stage, problem.reasons) == ("scatter",
+                                                ["code changed: toy/svg.py::scatter_svg"])
     build(root, profile="fast")
     problems = {p.stage: p.reasons for p in engine.check(root)}
     assert problems["points"][0] == "built with draft profile 'fast'"
@@ -149,6 +152,16 @@ def test_failing_stage_others_finish_and_lock_keeps_old_record(root):
     assert lock["points"]["values"]["n"] == 21
 
 
+def test_reading_an_undeclared_config_table_names_the_key_and_the_fix(root, capsys):
+    edit(root, "toy/stages.py", "    pts = helpers", "    ctx.config['hist']\n    pts = helpers")
+    with pytest.raises(engine.StageFailedError):
+        build(root, force=True)
+    err = capsys.readouterr().err
+    assert ("stage 'points' reads config 'hist', which it does not declare (declared: "
+            "points.") in err
+    assert "add \"hist\" (or its table) to @stage(config=[...])" in err
+
+
 def test_failing_stage_blocks_its_dependents(root, capsys):
     edit(root, "toy/stages.py", "    pts = helpers",
          "    raise RuntimeError('nope')\n    pts = helpers")
@@ -160,7 +173,7 @@ def test_failing_stage_blocks_its_dependents(root, capsys):
 
 
 def test_only_builds_what_the_stage_needs(root):
-    edit(root, "toy/helpers.py", "round(scale", "round(1.0 * scale")
+    edit(root, "toy/post.toml", "n = 20", "n = 21")
     assert ran(build(root, only=("scatter",))) == {"points", "scatter"}
     with pytest.raises(ProjectError, match="no stage 'scater' \\(did you mean 'scatter'"):
         build(root, only=("scater",))
@@ -171,7 +184,7 @@ def test_dry_run_writes_nothing(root, capsys):
     before = snapshot(root)
     lock = (root / "figures.lock").read_bytes()
     build(root, dry_run=True)
-    assert "would run toy/scatter: code changed: toy/svg.py" in capsys.readouterr().out
+    assert "would run toy/scatter: code changed: toy/svg.py::scatter_svg" in capsys.readouterr().out
     assert snapshot(root) == before and (root / "figures.lock").read_bytes() == lock
 
 
@@ -245,3 +258,68 @@ def test_the_longest_chain_of_recorded_times_starts_first(root):
     assert max(priority, key=priority.get) == ("toy", "points")
     # a stage never built counts 1 s
     assert critical_path(plans, {})[("toy", "points")] == 2.0
+
+
+def test_early_cutoff_a_rerun_with_the_same_outputs_reruns_nothing_after_it(root):
+    keys = {n: r["key"] for n, r in read_lock(root / "figures.lock")["toy"].items()}
+    edit(root, "toy/helpers.py", "round(scale", "round(1.0 * scale")  # same numbers
+    (plan,) = engine.states(root)
+    assert plan.stages["scatter"].pending  # its key waits for points' outputs
+    statuses = build(root)
+    assert statuses["points"] == "ran"
+    assert statuses["scatter"] == statuses["summary"] == "cutoff"
+    after = {n: r["key"] for n, r in read_lock(root / "figures.lock")["toy"].items()}
+    assert after["points"] != keys["points"]
+    assert {n: after[n] for n in ("scatter", "summary", "independent")} == \
+        {n: keys[n] for n in ("scatter", "summary", "independent")}
+    assert engine.check(root) == []
+
+
+def test_a_stage_whose_upstream_outputs_changed_runs_and_check_agrees(root):
+    edit(root, "toy/post.toml", "n = 20", "n = 21")
+    problems = {p.stage: p.reasons for p in engine.check(root)}
+    assert problems["scatter"] == [
+        "upstream runs: points (if its outputs come out the same, this stage will not run)"]
+    assert build(root)["scatter"] == "ran"
+    assert engine.check(root) == []
+    edit(root, "toy/post.toml", "n = 21", "n = 20")  # back: the cache has every old key
+    statuses = build(root)
+    assert statuses["points"] == "restored" and statuses["scatter"] == "restored"
+    assert engine.check(root) == []
+
+
+def test_why_stale_names_each_changed_leaf_with_both_values(root):
+    edit(root, "toy/post.toml", "n = 20", "n = 21")
+    edit(root, "toy/post.toml", "scale = 1.5", "scale = 2.5")
+    (plan,) = engine.states(root)
+    assert [r for r in plan.stages["points"].reasons if r.startswith("config")] == [
+        "config points.n: 20 -> 21", "config points.scale: 1.5 -> 2.5"]
+
+
+def test_changed_values_descends_into_tables_and_lists():
+    from figures_pipeline.planning import UNSET, changed_values
+
+    assert changed_values("post", {"w": [3.0, 1.0], "n": 5}, {"w": [3.0, 2.0], "n": 5}) == [
+        ("post.w[1]", 1.0, 2.0)]
+    assert changed_values("a", {"x": 1}, {"x": 1, "y": 2}) == [("a.y", UNSET, 2)]
+    assert changed_values("a", [1, 2], [1, 2, 3]) == [("a", [1, 2], [1, 2, 3])]
+    assert changed_values("a", 1, 1.0) == [("a", 1, 1.0)]
+
+
+def test_volatile_values_are_shown_but_neither_cut_off_nor_read_downstream(root):
+    from figures_pipeline.planning import without
+
+    assert without({"a": {"s": 1, "m": 2}, "b": {"s": 3}, "t": 4}, ("*.s", "t")) == {
+        "a": {"m": 2}, "b": {}}
+    edit(root, "toy/stages.py", "@stage(config=[\"seed\", \"points\"],",
+         "@stage(volatile=[\"took\"], config=[\"seed\", \"points\"],")
+    edit(root, "toy/stages.py", "return {\"n\": len(pts),",
+         "import time\n    return {\"took\": time.perf_counter(), \"n\": len(pts),")
+    edit(root, "toy/stages.py", "return {\"count\": len(pts)}",
+         "return {\"count\": len(pts), \"took\": 'took' in ctx.upstream['points'].values}")
+    build(root)
+    edit(root, "toy/helpers.py", "round(scale", "round(1.0 * scale")  # points re-runs
+    statuses = build(root)
+    assert statuses["points"] == "ran" and statuses["scatter"] == "cutoff"
+    values = read_lock(root / "figures.lock")["toy"]
+    assert values["scatter"]["values"]["took"] is False  # downstream cannot read it

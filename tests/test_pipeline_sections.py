@@ -69,6 +69,8 @@ def test_marker_errors_name_file_and_line(text, message):
     ("{{ figure('nope.png') }}", "figure('nope.png'): no stage declares this output"),
     ("{{ figure('a.pnh') }}", "(did you mean 'a.png'?)"),
     ("{{ 'x' | sig(2) }}", "| sig: expected a number"),
+    ("{{ mm.x | sig(2) }}", "undefined value: 'mm' is undefined (did you mean 'm'?)"),
+    ("{{ m.nope | est(1) }}", "'dict object' has no attribute 'nope'"),
 ])
 def test_template_errors(template, message):
     text = doc(B.format("r"), E.format("r"))
@@ -104,6 +106,33 @@ def test_strings_are_escaped_for_markdown():
     assert escape_markdown("a\\b") == "a\\\\b"
     raw = render_sections(text, {"s": "*bold*"}, {"r": "{{ s | raw }}"})
     assert "\n*bold*\n" in raw
+
+
+def test_alt_text_and_caption_are_templates_over_the_values():
+    figs = {"w.png": FigureInfo("w.png", "{{ config.n }} walks of {{ walks.label }}",
+                                "{{ config.n }} walks, mean {{ walks.m | fixed(1) }} of a_b")}
+    values = {"config": {"n": 5}, "walks": {"label": "x_t [1]", "m": 0.25}}
+    out = render_sections(doc(B.format("r"), E.format("r")), values,
+                          {"r": "{{ figure('w.png') }}"}, figs)
+    # the alt text is escaped once, values and literal text alike; the caption is Markdown
+    assert '![5 walks of x\\_t \\[1\\]](w.png "5 walks, mean 0.2 of a_b")' in out
+    values["config"]["n"] = 12  # a config change changes the texts: nothing to keep in step
+    out = render_sections(doc(B.format("r"), E.format("r")), values,
+                          {"r": "{{ figure('w.png') }}"}, figs)
+    assert "![12 walks" in out and '"12 walks, mean' in out
+
+
+@pytest.mark.parametrize("alt, message", [
+    ("{{ config.m }} walks", "figure('w.png') alt: undefined value"),
+    ("{{ walks.m }} walks", "figure('w.png') alt: unformatted number 0.25"),
+    ("{{ config.n", "figure('w.png') alt: template syntax error"),
+])
+def test_a_bad_alt_template_names_the_figure(alt, message):
+    figs = {"w.png": FigureInfo("w.png", alt, "c")}
+    with pytest.raises(SectionError) as e:
+        render_sections(doc(B.format("r"), E.format("r")), {"config": {"n": 5},
+                        "walks": {"m": 0.25}}, {"r": "{{ figure('w.png') }}"}, figs, path="p.md")
+    assert message in str(e.value) and str(e.value).startswith("templates/r.md.j2:1: ")
 
 
 def test_figure_global_uses_declared_alt_and_caption():

@@ -117,15 +117,50 @@ def project(tmp_path):
 def test_function_deps_are_static_and_precise(project):
     a = Analyzer(project)
     one = a.stage_deps("pkg.stages", "one")
+    # the functions it reaches in imported modules, and what importing those modules runs
     assert set(one.units) == {"pkg/stages.py::one", "pkg/stages.py::helper", "pkg/stages.py::K",
-                              "pkg/shapes.py", "pkg/__init__.py"}
+                              "pkg/shapes.py::square", "pkg/shapes.py::<init>",
+                              "pkg/__init__.py::<init>"}
     assert one.externals == {"numpy"}
     two = a.stage_deps("pkg.stages", "two")
+    # util has no `f` that analysis can see: util counts whole, with what it imports
     assert set(two.units) == {"pkg/stages.py::two", "pkg/util.py", "pkg/deep.py",
-                              "pkg/consts.py", "pkg/lazy.py", "pkg/__init__.py"}
+                              "pkg/consts.py::SCALE", "pkg/consts.py::<init>",
+                              "pkg/lazy.py::<init>", "pkg/__init__.py", "pkg/__init__.py::<init>"}
     assert two.externals == {"torch", "scipy"}
     assert set(a.stage_deps("pkg.stages", "three").units) == {"pkg/stages.py::three",
-                                                              "pkg/__init__.py"}
+                                                              "pkg/__init__.py::<init>"}
+
+
+def test_an_edit_to_a_function_a_stage_does_not_reach_leaves_its_key(project):
+    shapes = project / "pkg/shapes.py"
+    shapes.write_text(shapes.read_text() + "\n\ndef cube(x):\n    return x * x * x\n")
+    before = Analyzer(project).stage_deps("pkg.stages", "one").units
+    shapes.write_text(shapes.read_text().replace("x * x * x", "x ** 3"))
+    assert Analyzer(project).stage_deps("pkg.stages", "one").units == before
+    shapes.write_text(shapes.read_text().replace("return x * x\n", "return x ** 2\n"))
+    after = Analyzer(project).stage_deps("pkg.stages", "one").units
+    assert {u for u in after if after[u] != before[u]} == {"pkg/shapes.py::square"}
+
+
+@pytest.mark.parametrize("shapes", [
+    "def square(x):\n    return x * x\n\nfor n in ('a',):\n    REG[n] = square\n",  # registry
+    "import functools\n\n@register\ndef square(x):\n    return x * x\n",    # unknown decorator
+    "def square(x):\n    return globals()['cube'](x)\n\ndef cube(x):\n    return x\n",
+    "def square(x):\n    return x * x\n\nsquare.cached = {}\n",       # an attribute assignment
+])
+def test_a_module_analysis_cannot_see_through_counts_whole(project, shapes):
+    (project / "pkg/shapes.py").write_text(shapes + "\n\ndef other():\n    return 1\n")
+    a = Analyzer(project)
+    assert "pkg/shapes.py" in a.stage_deps("pkg.stages", "one").units
+    assert a.why_whole(a.find("pkg.shapes"))
+
+
+def test_a_module_used_as_a_value_counts_whole(project):
+    stages = project / "pkg/stages.py"
+    stages.write_text(stages.read_text().replace("shapes.square(x)",
+                                                 "getattr(shapes, 'square')(x)"))
+    assert "pkg/shapes.py" in Analyzer(project).stage_deps("pkg.stages", "one").units
 
 
 def test_hashes_ignore_comments_but_not_code(project):

@@ -20,10 +20,14 @@ from site_helpers import (
     chroma_css,
     copy_site,
     count_math,
+    published_posts,
     run_hugo,
 )
 
 POST = REPO / "content" / "posts" / "generative-models.md"
+# every post of figures.toml: (key = slug, Markdown path); the generic page tests run for each
+EVERY_POST = pytest.mark.parametrize("slug, source", published_posts(),
+                                     ids=[k for k, _ in published_posts()])
 
 
 def pinned_hugo() -> str:
@@ -159,10 +163,21 @@ def test_placeholders_only_stand_in_for_missing_figures(site_build: SiteBuild):
         assert not (REPO / path.relative_to(site_build.source)).exists(), path
 
 
-def test_home_lists_the_post(site_build: SiteBuild):
+@EVERY_POST
+def test_home_lists_the_post(site_build: SiteBuild, slug, source):
     html = (site_build.public / "index.html").read_text()
     links = [a.get("href") for a in Tags(html).find("a")]
-    assert "/posts/generative-models/" in links
+    assert f"/posts/{slug}/" in links
+
+
+@EVERY_POST
+def test_every_post_page_has_its_title_a_date_and_the_footer(site_build: SiteBuild, slug, source):
+    text = (site_build.source / source).read_text(encoding="utf-8")
+    title = tomllib.loads(text.split("+++")[1])["title"]
+    html = post_html(site_build.public, slug)
+    tags = Tags(html)
+    assert [a for a in tags.find("h1")] and f">{title}</h1>" in html.replace("&amp;", "&")
+    assert tags.find("time") and tags.find("footer")
 
 
 def test_post_page_has_title_date_reading_time_toc_and_footer(site_build: SiteBuild):
@@ -177,18 +192,20 @@ def test_post_page_has_title_date_reading_time_toc_and_footer(site_build: SiteBu
     assert len(scripts) == 1 and "defer" in scripts[0] and "/js/animation" in scripts[0]["src"]
 
 
-def test_post_math_is_typeset_at_build_time(site_build: SiteBuild):
-    tags = Tags(post_html(site_build.public))
-    source = site_build.source / POST.relative_to(REPO)  # the post the site was built from
-    inline, display = count_math(source.read_text(encoding="utf-8"))
+@EVERY_POST
+def test_post_math_is_typeset_at_build_time(site_build: SiteBuild, slug, source):
+    tags = Tags(post_html(site_build.public, slug))
+    # the post the site was built from
+    inline, display = count_math((site_build.source / source).read_text(encoding="utf-8"))
     assert len(tags.with_class("katex")) == inline + display
     assert len(tags.with_class("katex-display")) == display
     assert not tags.with_class("katex-error")
     assert any("katex/katex.min.css" in (a.get("href") or "") for a in tags.find("link"))
 
 
-def test_post_images_have_alt_size_and_lazy_loading(site_build: SiteBuild):
-    imgs = Tags(post_html(site_build.public)).find("img")
+@EVERY_POST
+def test_post_images_have_alt_size_and_lazy_loading(site_build: SiteBuild, slug, source):
+    imgs = Tags(post_html(site_build.public, slug)).find("img")
     assert imgs
     for i, img in enumerate(imgs):
         assert (img.get("alt") or "").strip(), img

@@ -17,7 +17,7 @@ from urllib.parse import urldefrag, urlsplit
 
 import pytest
 from PIL import Image
-from site_helpers import REPO, count_math
+from site_helpers import REPO, count_math, published_posts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -66,20 +66,37 @@ def post(browser, site_url):
     v.page.context.close()
 
 
+@dataclass
+class PostVisit:
+    slug: str
+    source: Path  # the Markdown, within the built copy
+    visit: Visit
+
+
+@pytest.fixture(scope="module", params=published_posts(), ids=lambda p: p[0])
+def any_post(request, browser, site_url):
+    """Each post of figures.toml, loaded: the tests that every page must pass use this."""
+    slug, source = request.param
+    v = visit(browser, f"{site_url}posts/{slug}/")
+    yield PostVisit(slug, Path(source), v)
+    v.page.context.close()
+
+
 def test_home_page_lists_the_post_without_errors(browser, site_url):
     v = visit(browser, site_url)
     hrefs = v.page.eval_on_selector_all("main a", "as => as.map(a => a.href)")
-    assert site_url + POST_PATH in hrefs
+    for slug, _ in published_posts():
+        assert f"{site_url}posts/{slug}/" in hrefs
     assert v.problems == []
     v.page.context.close()
 
 
-def test_post_loads_without_console_errors_or_failed_requests(post):
-    assert post.problems == []
+def test_post_loads_without_console_errors_or_failed_requests(any_post):
+    assert any_post.visit.problems == []
 
 
-def test_every_image_loaded_with_alt_text(post):
-    imgs = post.page.eval_on_selector_all(
+def test_every_image_loaded_with_alt_text(any_post):
+    imgs = any_post.visit.page.eval_on_selector_all(
         "img", "is => is.map(i => ({src: i.src, alt: i.alt, w: i.naturalWidth}))"
     )
     assert imgs, "the post has figures"
@@ -88,9 +105,10 @@ def test_every_image_loaded_with_alt_text(post):
         assert img["alt"].strip(), f"{img['src']} has no alt text"
 
 
-def test_figures_have_visible_captions(post):
-    captions = post.page.locator("figure figcaption")
-    assert captions.count() == post.page.locator("figure").count() > 0
+def test_figures_have_visible_captions(any_post):
+    page = any_post.visit.page
+    captions = page.locator("figure figcaption")
+    assert captions.count() == page.locator("figure").count() > 0
     for i in range(captions.count()):
         # text_content: an off-screen block is not rendered (content-visibility), so it has
         # no innerText until the reader scrolls to it
@@ -106,9 +124,10 @@ def test_gif_has_more_than_one_frame(post):
         assert frames > 1, f"{src} has {frames} frame"
 
 
-def test_math_is_typeset_and_matches_the_source(post, site_build):
-    inline, display = count_math((site_build.source / POST_SOURCE).read_text(encoding="utf-8"))
-    page = post.page
+def test_math_is_typeset_and_matches_the_source(any_post, site_build):
+    source = site_build.source / any_post.source
+    inline, display = count_math(source.read_text(encoding="utf-8"))
+    page = any_post.visit.page
     assert page.locator(".katex").count() == inline + display
     assert page.locator(".katex-display").count() == display
     assert page.locator(".katex-error").count() == 0

@@ -107,8 +107,12 @@ def exact_off_mode_fraction(dim: int, n_sd: float = 3.0) -> float:
     return math.exp(-n_sd**2 / 2)
 
 
+# the sampling time is measured on this run: the page prints it, no later stage depends on it
+TIMED = ("*.seconds_per_1000",)
+
+
 @stage(config=["seed", "mixture", "ddpm", "post"], after=["ddpm_model"],
-       artifacts=["ddpm.npz", "ddpm_frames.npz"])
+       artifacts=["ddpm.npz", "ddpm_frames.npz"], volatile=TIMED)
 def ddpm_samples(ctx):
     """DDPM (ancestral, T steps), DDIM (S steps) and Heun (second order), each beside its
     exact-noise twin; the ancestral sampler's particles at the animation's frame times are kept
@@ -123,14 +127,15 @@ def ddpm_samples(ctx):
 
 
 @stage(config=["seed", "mixture", "score", "post"], after=["score_model"],
-       artifacts=["score.npz"])
+       artifacts=["score.npz"], volatile=TIMED)
 def score_samples(ctx):
     """Plain Langevin at the smallest noise level and annealed Langevin, learned and exact."""
     names = ["langevin", "langevin-exact", "annealed-langevin", "annealed-langevin-exact"]
     return sample_and_measure(ctx, "score", names, "score.npz")
 
 
-@stage(config=["seed", "mixture", "vae", "post"], after=["vae_model"], artifacts=["vae.npz"])
+@stage(config=["seed", "mixture", "vae", "post"], after=["vae_model"], artifacts=["vae.npz"],
+       volatile=TIMED)
 def vae_samples(ctx):
     """The VAE's samples, and exact data samples: the floor every metric is read against."""
     return sample_and_measure(ctx, "vae", ["vae", "data"], "vae.npz")

@@ -1,0 +1,1 @@
+"""The code of the example post "A random walk, live" (content/posts/random-walk.md)."""
