@@ -94,7 +94,7 @@ def test_a_notation_box_opens_the_post_before_the_first_section():
     assert len(rows) >= 10
     table = box.group(1)
     for symbol in (r"\kappa^2", r"\gamma_k", r"\tilde\beta_t", r"\sigma_t^2", r"\epsilon_\theta",
-                   r"s_\theta(x, \sigma)", r"\ell_{\text{ELBO}}", r"\bar w_\tau"):
+                   r"s_\theta(x, \sigma)", r"\ell_{\text{ELBO}}", r"\bar B_\tau"):
         assert symbol in table, f"the notation box defines {symbol}"
 
 
