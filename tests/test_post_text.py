@@ -54,7 +54,7 @@ def references(text: str = BODY) -> dict[int, str]:
 def test_headings_go_from_h2_to_h3_without_skipping_and_are_unique():
     levels = headings()
     assert levels and levels[0][0] == 2, "the first heading is an h2 (the title is the h1)"
-    for (prev, _), (level, title) in zip(levels, levels[1:]):
+    for (prev, _), (level, title) in zip(levels, levels[1:], strict=False):
         assert level in (2, 3), f"only ## and ### in the post: {title!r}"
         assert level <= prev + 1, f"{title!r} skips a level"
     titles = [t for _, t in levels]
