@@ -158,6 +158,7 @@ def q_sample(x_0: torch.Tensor, t: torch.Tensor, schedule: Schedule,
     return abar.sqrt() * x_0 + (1 - abar).sqrt() * noise
 
 
+# excerpt: ddpm-loss
 def loss(model: EpsFn, x_0: torch.Tensor, schedule: Schedule, generator: torch.Generator,
          cfg: DDPMConfig | None = None) -> torch.Tensor:
     """Mean of w || eps - eps_theta(x_t, t) ||^2 with t from draw_t: with cfg None (or its
@@ -171,6 +172,7 @@ def loss(model: EpsFn, x_0: torch.Tensor, schedule: Schedule, generator: torch.G
     if cfg.prediction == "edm":
         err = edm.loss_weight(edm.sigma_at(schedule, t), cfg.sigma_data).to(torch.float32) * err
     return err.mean()
+# end excerpt
 
 
 def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, s: Schedule) -> torch.Tensor:
@@ -180,6 +182,7 @@ def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, s: Schedul
 
 
 # ancestral sampling, p(x_{t-1} | x_t)
+# excerpt: p-sample
 def p_sample(eps_fn: EpsFn, x_t: torch.Tensor, t: int, schedule: Schedule,
              noise: torch.Tensor) -> torch.Tensor:
     """One step of Alg. 2 with sigma_t^2 = tilde beta_t; no noise at the last step (t = 0)."""
@@ -191,6 +194,7 @@ def p_sample(eps_fn: EpsFn, x_t: torch.Tensor, t: int, schedule: Schedule,
     if t == 0:
         return mean
     return mean + math.sqrt(s.posterior_variance[t].item()) * noise
+# end excerpt
 
 
 @torch.inference_mode()
@@ -231,6 +235,7 @@ def ddim_sample_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule
     taus = ddim_timesteps(schedule.T, n_steps, spacing)
     x = x_T
     yield x
+    # excerpt: ddim-step
     for i, t in enumerate(taus):
         tt = torch.full((x.shape[0],), t, dtype=torch.long)
         eps = eps_fn(x, tt)
@@ -242,6 +247,7 @@ def ddim_sample_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule
         if s > 0:
             x = x + s * torch.randn(x.shape, generator=generator)
         yield x
+    # end excerpt
 
 
 def exact_eps(mixture: GaussianMixture, schedule: Schedule) -> EpsFn:

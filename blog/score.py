@@ -55,6 +55,7 @@ class ScoreNet(nn.Module):
         return self(x, torch.full((x.shape[0],), sigma))
 
 
+# excerpt: dsm-loss
 def dsm_loss(model: ScoreNet, x: torch.Tensor, sigmas: torch.Tensor,
              generator: torch.Generator) -> torch.Tensor:
     """Eq. 6 with lambda = sigma^2: mean of 1/2 || sigma s_theta(x + sigma z, sigma) + z ||^2."""
@@ -63,6 +64,7 @@ def dsm_loss(model: ScoreNet, x: torch.Tensor, sigmas: torch.Tensor,
     z = torch.randn(x.shape, generator=generator)
     x_tilde = x + sigma[:, None] * z
     return 0.5 * ((sigma[:, None] * model(x_tilde, sigma) + z) ** 2).sum(-1).mean()
+# end excerpt
 
 
 def exact_score(mixture: GaussianMixture) -> ScoreFn:
@@ -89,6 +91,7 @@ def langevin(score_fn: ScoreFn, x: torch.Tensor, sigma: float, step_size: float,
 
 
 @torch.inference_mode()
+# excerpt: annealed-langevin
 def annealed_langevin(score_fn: ScoreFn, x: torch.Tensor, sigmas: torch.Tensor, step_lr: float,
                       n_steps_each: int, generator: torch.Generator,
                       denoise: bool = True) -> Iterator[torch.Tensor]:
@@ -103,6 +106,7 @@ def annealed_langevin(score_fn: ScoreFn, x: torch.Tensor, sigmas: torch.Tensor, 
             yield x
     if denoise:
         yield x + sigma_L**2 * score_fn(x, sigma_L)
+# end excerpt
 
 
 def initial_noise(n: int, sigma_max: float, generator: torch.Generator, dim: int = 2

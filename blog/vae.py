@@ -57,6 +57,7 @@ def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(-1)
 
 
+# excerpt: elbo
 def elbo(model: VAE, x: torch.Tensor, generator: torch.Generator
          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(ELBO, reconstruction log-likelihood, KL), each (N,), one reparameterised z per x."""
@@ -66,6 +67,7 @@ def elbo(model: VAE, x: torch.Tensor, generator: torch.Generator
     rec = gaussian_log_prob(x, mu_x, logvar_x)
     kl = kl_standard_normal(mu_z, logvar_z)
     return rec - kl, rec, kl
+# end excerpt
 
 
 def loss(model: VAE, x: torch.Tensor, generator: torch.Generator, beta: float = 1.0

