@@ -82,8 +82,15 @@ class Live:
     """The watch loop's state: the plans, the running stages, the stages that failed."""
 
     def __init__(self, root: str | Path, opts: LiveOptions, status: Status | None = None,
-                 say: Callable[[str], None] = _say):
+                 say: Callable[[str], None] = _say, site_files: frozenset[Path] = frozenset(),
+                 on_publish: Callable[[float], None] | None = None):
+        """`site_files`: more files to watch that no stage reads (the site's layouts and
+        styles): an edit publishes (and so reloads the page) without planning. `on_publish`
+        is called after each publish with the time (time.monotonic) of the first edit it
+        answers: the preview reloads the page once Hugo has rebuilt what changed since."""
         self.opts = opts
+        self.site_files = site_files
+        self.on_publish = on_publish
         self.project = load_project(root)
         self.cache = Cache(self.project.cache_dir)
         self.status = status or Status(opts.profile)
@@ -95,6 +102,7 @@ class Live:
         self.jobs = opts.jobs or os.cpu_count() or 1
         self.counts: Counter[str] = Counter()  # ran, failed, cancelled, published (for tests)
         self.sections_due = True
+        self.since = time.monotonic()  # the first edit not yet published
         self._mp = multiprocessing.get_context("spawn")
         with build_lock(self.project.cache_dir):
             remove_stray_temps(self.project)
@@ -119,6 +127,8 @@ class Live:
                         return
                 changed = self.watcher.poll()
                 if changed:
+                    if not self.sections_due and not self._pending():
+                        self.since = time.monotonic()
                     self.changed(self.watcher.burst(changed))
         finally:
             for ident in list(self.running):
@@ -144,7 +154,7 @@ class Live:
             if pp.post.templates:
                 folder = root / pp.post.templates
                 out |= {folder} | set(folder.glob("*.md.j2"))
-        return out - data
+        return (out | self.site_files) - data
 
     # ------------------------------------------------------------ planning
 
@@ -164,13 +174,16 @@ class Live:
             self.status.fail("plan", str(e))
             if not self.watcher.inputs.files:  # the first plan: watch what can be found
                 posts = self.project.select(self.opts.posts)
-                self.watcher.watch(watched_inputs(self.project, posts))
+                inputs = watched_inputs(self.project, posts)
+                inputs.files |= self.site_files
+                self.watcher.watch(inputs)
             self.plans = [dataclasses.replace(pp, stages={
                 n: dataclasses.replace(sp, action="skip") for n, sp in pp.stages.items()})
                 for pp in self.plans]  # run nothing new until it plans again
             return False
         self.status.clear("plan")
         self.project, self.plans = project, plans
+        inputs.files |= self.site_files
         self.watcher.watch(inputs)
         for pp in plans:
             for name, sp in pp.stages.items():
@@ -350,6 +363,8 @@ class Live:
                 self.say(f" warning {v.message()}")
         self.counts["published"] += 1
         self.sections_due = False
+        if self.on_publish is not None:
+            self.on_publish(self.since)
 
 
 def _work(job: Job, conn: multiprocessing.connection.Connection, parent: int) -> None:

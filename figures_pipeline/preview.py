@@ -8,6 +8,13 @@ second preview of the same project, is a one-line error before anything starts.
 Hugo gets the URL of the status endpoint (status.py) as the site parameter `previewStatus`
 (environment variable HUGO_PARAMS_PREVIEWSTATUS); the layouts include the overlay's partial only
 when Hugo is serving and that parameter is set, so a `make site` build never holds it.
+
+The page reloads once per published batch, after Hugo has rebuilt it: Hugo's own live reload is
+off (on a batch of static files and pages it reloads the browser before the pages are rebuilt,
+and the reload that follows the rebuild can be lost while the page loads). Instead `HugoLog`
+reads Hugo's terminal output (passed through) to know when its rebuild is done, and only then
+does the status tell the page to reload. The site's layouts, styles and config are watched too:
+an edit there reloads the page the same way.
 """
 
 from __future__ import annotations
@@ -21,15 +28,20 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import signals, status
 from .live import Live, LiveOptions
-from .project import load_project
+from .project import STATIC_DIR, Project, load_project
 
 STATUS_PARAM = "HUGO_PARAMS_PREVIEWSTATUS"
+SITE_PARTS = ("hugo.toml", "layouts", "assets", "static")  # what Hugo reads besides the posts
+QUIET_SECONDS = 0.15  # Hugo's rebuild is over when it printed its end and then nothing this long
+NO_REBUILD_SECONDS = 1.5  # Hugo did not react to a publish this long: the page did not change
 _PR_SET_PDEATHSIG = 1
 
 
@@ -101,12 +113,68 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before 
 
 
 def start_hugo(root: Path, hugo: str, port: int, status_url: str) -> subprocess.Popen:
-    """`hugo server` on 127.0.0.1:`port`, told where the status endpoint is."""
+    """`hugo server` on 127.0.0.1:`port`, told where the status endpoint is; its output on a
+    pipe (HugoLog)."""
     env = {**os.environ, STATUS_PARAM: status_url}
     return subprocess.Popen(
         [hugo, "server", "--source", str(root), "--bind", "127.0.0.1", "--port", str(port),
-         "--disableFastRender", "--noHTTPCache", "--renderToMemory"],
-        env=env, preexec_fn=_die_with_parent)
+         "--disableFastRender", "--noHTTPCache", "--renderToMemory", "--disableLiveReload"],
+        env=env, preexec_fn=_die_with_parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+class HugoLog:
+    """Hugo's terminal output, passed through to ours; says when Hugo has finished rebuilding
+    what changed since a given time. A rebuild starts with 'Change [of Static files] detected,
+    rebuilding site'; the pages' part ends with 'Total in N ms' (also after an error)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self._lock = threading.Lock()
+        self.last_line = 0.0
+        self.last_start = 0.0  # the last rebuild's start
+        self.building = False  # a pages' rebuild has started and not ended
+        threading.Thread(target=self._read, args=(process.stdout,), name="hugo-log",
+                         daemon=True).start()
+
+    def _read(self, stream) -> None:
+        out = sys.stdout.buffer
+        for raw in stream:  # bytes: Hugo's box drawing must not depend on our locale
+            with contextlib.suppress(OSError, ValueError):
+                out.write(raw)
+                out.flush()
+            line = raw.decode("utf-8", "replace")
+            with self._lock:
+                self.last_line = time.monotonic()
+                if "detected, rebuilding site" in line:
+                    self.last_start = self.last_line
+                    self.building = self.building or line.startswith("Change detected")
+                elif line.startswith("Total in"):
+                    self.building = False
+
+    def rebuilt(self, since: float, published: float, now: float | None = None) -> bool | None:
+        """True once Hugo has rebuilt the site after `since` (the first edit) and gone quiet;
+        False if it did not react by NO_REBUILD_SECONDS after `published` (nothing it serves
+        changed); None while it may still be working."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if self.last_start < since:
+                return False if now - published > NO_REBUILD_SECONDS else None
+            if self.building or now - self.last_line < QUIET_SECONDS:
+                return None
+            return True
+
+
+def site_files(project: Project) -> frozenset[Path]:
+    """The files of the Hugo site that no stage reads: its config, layouts, styles and static
+    files (not the posts' outputs, which the engine writes)."""
+    outputs = project.root / STATIC_DIR
+    out = set()
+    for part in SITE_PARTS:
+        path = project.root / part
+        if path.is_file():
+            out.add(path)
+        elif path.is_dir():
+            out |= {p for p in path.rglob("*") if p.is_file() and outputs not in p.parents}
+    return frozenset(out)
 
 
 def stop(process: subprocess.Popen, grace: float = 5.0) -> None:
@@ -134,13 +202,28 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
         state = status.Status(live_opts.profile)
         server = status.serve(state, origin=f"http://127.0.0.1:{opts.port}")
         hugo_process: subprocess.Popen | None = None
+        waiting: list[tuple[float, float]] = []  # (first edit, published): Hugo not yet done
+
+        def tick() -> bool:
+            """Reload the page once Hugo rebuilt what was published; stop if Hugo stopped."""
+            while waiting:
+                done = log.rebuilt(*waiting[0])
+                if done is None:
+                    break
+                waiting.pop(0)
+                if done:
+                    state.reload()
+            return hugo_process.poll() is not None
+
         try:
             with signals.handled():
-                live = Live(project.root, live_opts, state)
+                live = Live(project.root, live_opts, state, site_files=site_files(project),
+                            on_publish=lambda since: waiting.append((since, time.monotonic())))
                 hugo_process = start_hugo(project.root, hugo, opts.port, status.url(server))
+                log = HugoLog(hugo_process)
                 print(f" preview http://127.0.0.1:{opts.port}/  (profile {live_opts.profile}; "
                       f"Ctrl-C stops it)", file=sys.stderr, flush=True)
-                live.run(stop=lambda: hugo_process.poll() is not None)
+                live.run(stop=tick)
         finally:
             if hugo_process is not None:
                 stop(hugo_process)

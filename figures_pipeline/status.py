@@ -6,7 +6,11 @@
      "errors": [{"where": "toy/scatter", "message": "toy/svg.py:3: ValueError: ...",
                  "frame": "File \"toy/svg.py\", line 3, in scatter_svg\n    raise ..."}],
      "claims": ["content/posts/toy.md:7: claim `...` is false: ..."],
-     "version": 12}
+     "reload": 3, "version": 12}
+
+`reload` counts the published batches that Hugo has finished rebuilding: the page reloads when it
+changes (Hugo's own live reload is off in the preview: it reloads on a static file before its
+rebuild of the pages is done, and a second reload can be lost while the page loads).
 
 `serve(status, origin)` answers GET /status.json on 127.0.0.1 (a free port) in a daemon thread,
 for the page served from `origin` only (CORS); the preview passes its URL to Hugo, and the
@@ -52,6 +56,7 @@ class Status:
         self._errors: dict[str, dict[str, str]] = {}
         self._claims: list[str] = []
         self._version = 0
+        self._reload = 0
 
     def _bump(self) -> None:
         self._version += 1
@@ -105,6 +110,12 @@ class Status:
                 self._claims = list(messages)
                 self._bump()
 
+    def reload(self) -> None:
+        """Tell the page to reload: a batch is published and Hugo has rebuilt the site."""
+        with self._lock:
+            self._reload += 1
+            self._bump()
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             now = time.monotonic()
@@ -117,7 +128,8 @@ class Status:
             return {"profile": self.profile, "draft": self.profile != PUBLISHED_PROFILE,
                     "busy": bool(stages), "stages": stages,
                     "errors": sorted(self._errors.values(), key=lambda e: e["where"]),
-                    "claims": list(self._claims), "version": self._version}
+                    "claims": list(self._claims), "reload": self._reload,
+                    "version": self._version}
 
 
 def serve(status: Status, origin: str, port: int = 0) -> http.server.ThreadingHTTPServer:

@@ -247,11 +247,19 @@ def make_site(tmp_path: Path) -> Path:
 
 
 def start_preview(root: Path, port: int, *args: str) -> subprocess.Popen:
+    """The preview as `make preview` runs it, its terminal output in `root`/preview.log."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "figures_pipeline", "preview", "--port",
-                             str(port), "--jobs", "2", *args], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    with open(root / "preview.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "figures_pipeline", "preview", "--port",
+                                 str(port), "--jobs", "2", *args], cwd=root, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+
+
+def output(proc: subprocess.Popen, root: Path, timeout: float = 60) -> str:
+    """The preview's whole output, once it exited."""
+    proc.wait(timeout)
+    return (root / "preview.log").read_text()
 
 
 def get(url: str) -> str | None:
@@ -313,7 +321,7 @@ def running_preview(site):
     url = f"http://127.0.0.1:{port}/posts/toy/"
     try:
         wait_for(lambda: proc.poll() is not None or get(url))
-        assert proc.poll() is None, proc.stdout.read()
+        assert proc.poll() is None, (site / "preview.log").read_text()
         yield site, port, url, proc
     finally:
         if proc.poll() is None:
@@ -338,7 +346,7 @@ def test_one_stop_signal_stops_hugo_and_the_workers_and_leaves_no_process(site, 
             os.killpg(proc.pid, signal.SIGINT)
         else:
             proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=20)
+        out = output(proc, site, timeout=20)
         assert proc.returncode == 128 + (signal.SIGINT if "INT" in how else signal.SIGTERM)
         assert "preview stopped" in out
         wait_for(lambda: not any(alive(p) for p in below), timeout=10)
@@ -360,7 +368,7 @@ def test_two_previews_on_one_port_give_a_clear_error(running_preview, tmp_path):
     _, port, _, _ = running_preview
     other = make_site(tmp_path / "other")
     second = start_preview(other, port)
-    out, _ = second.communicate(timeout=60)
+    out = output(second, other)
     assert second.returncode == 1
     assert f"error: port {port} on 127.0.0.1 is in use (another preview?)" in out
 
@@ -368,8 +376,9 @@ def test_two_previews_on_one_port_give_a_clear_error(running_preview, tmp_path):
 @pytest.mark.slow
 def test_a_second_preview_of_one_project_gives_a_clear_error(running_preview):
     site, _, _, proc = running_preview
+    (site / "preview.log").rename(site / "first.log")
     second = start_preview(site, free_port())
-    out, _ = second.communicate(timeout=60)
+    out = output(second, site)
     assert second.returncode == 1
     assert f"another preview of this project is running (pid {proc.pid})" in out
 
@@ -401,6 +410,13 @@ def test_the_page_follows_prose_a_broken_stage_and_its_fix(running_preview, brow
         # prose: the page reloads with the new text
         edit(site, "content/posts/toy.md", "Outro.", "Outro, edited live.")
         page.get_by_text("Outro, edited live.").wait_for(timeout=30_000)
+        # a config edit changes a figure and the text: one batch, one reload, once Hugo is done
+        loads: list[float] = []
+        page.on("load", lambda: loads.append(time.monotonic()))
+        edit(site, "toy/post.toml", "n = 20", "n = 21")
+        page.get_by_text("We drew 21 points").wait_for(timeout=30_000)
+        time.sleep(2)
+        assert len(loads) == 1
         # a broken plot: the overlay names file:line, the last good figure stays
         edit(site, "toy/svg.py", "    return f'<svg", "    raise ValueError('broken plot')\n"
                                                     "    return f'<svg")
