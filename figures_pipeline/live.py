@@ -83,11 +83,12 @@ class Live:
 
     def __init__(self, root: str | Path, opts: LiveOptions, status: Status | None = None,
                  say: Callable[[str], None] = _say, site_files: frozenset[Path] = frozenset(),
-                 on_publish: Callable[[float], None] | None = None):
+                 on_publish: Callable[[float, bool], None] | None = None):
         """`site_files`: more files to watch that no stage reads (the site's layouts and
         styles): an edit publishes (and so reloads the page) without planning. `on_publish`
         is called after each publish with the time (time.monotonic) of the first edit it
-        answers: the preview reloads the page once Hugo has rebuilt what changed since."""
+        answers and whether it placed outputs: the preview reloads the page once Hugo has
+        rebuilt what changed since."""
         self.opts = opts
         self.site_files = site_files
         self.on_publish = on_publish
@@ -323,6 +324,7 @@ class Live:
         the claims: under the build lock, the slow part (rendering) first, then the files
         replaced one after the other within milliseconds, so that Hugo rebuilds once."""
         verdicts = []
+        placed = False
         root = self.project.root
         with signals.deferred(), build_lock(self.project.cache_dir):
             batch = []
@@ -357,6 +359,7 @@ class Live:
                     self.status.fail(f"{pp.post.name}/{sp.name}", str(e))
                     continue
                 sp.action, sp.reasons, sp.status = "skip", [], "restored"
+                placed = placed or bool(entry["outputs"])
         self.status.set_claims([v.message() for v in verdicts if not v.holds])
         for v in verdicts:
             if not v.holds:
@@ -364,7 +367,7 @@ class Live:
         self.counts["published"] += 1
         self.sections_due = False
         if self.on_publish is not None:
-            self.on_publish(self.since)
+            self.on_publish(self.since, placed)
 
 
 def _work(job: Job, conn: multiprocessing.connection.Connection, parent: int) -> None:

@@ -15,6 +15,12 @@ and the reload that follows the rebuild can be lost while the page loads). Inste
 reads Hugo's terminal output (passed through) to know when its rebuild is done, and only then
 does the status tell the page to reload. The site's layouts, styles and config are watched too:
 an edit there reloads the page the same way.
+
+A figure Hugo processes (a PNG shown through WebP renditions) sits in static/, which the site also
+mounts as assets: Hugo's server treats its change as a static file only, and keeps serving the
+renditions of the old figure. So Hugo also reads an empty config file of the preview's
+(.cache/figures/preview-hugo.toml), which a batch that placed outputs rewrites: Hugo rebuilds the
+whole site from its sources (the renditions of unchanged figures come from its file cache).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import signals, status
+from .cache import atomic_write
 from .live import Live, LiveOptions
 from .project import STATIC_DIR, Project, load_project
 
@@ -42,6 +49,10 @@ STATUS_PARAM = "HUGO_PARAMS_PREVIEWSTATUS"
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "static")  # what Hugo reads besides the posts
 QUIET_SECONDS = 0.15  # Hugo's rebuild is over when it printed its end and then nothing this long
 NO_REBUILD_SECONDS = 1.5  # Hugo did not react to a publish this long: the page did not change
+FULL_REBUILD_LIMIT = 120.0  # the page reloads anyway if Hugo's full rebuild takes longer
+HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml",
+                "config.json")
+TRIGGER = "preview-hugo.toml"  # in the cache folder: rewritten to make Hugo rebuild everything
 _PR_SET_PDEATHSIG = 1
 
 
@@ -112,13 +123,19 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before 
             ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
-def start_hugo(root: Path, hugo: str, port: int, status_url: str) -> subprocess.Popen:
-    """`hugo server` on 127.0.0.1:`port`, told where the status endpoint is; its output on a
-    pipe (HugoLog)."""
+def start_hugo(root: Path, hugo: str, port: int, status_url: str, trigger: Path | None
+               ) -> subprocess.Popen:
+    """`hugo server` on 127.0.0.1:`port`, told where the status endpoint is and reading the
+    `trigger` config file besides the site's own; its output on a pipe (HugoLog)."""
     env = {**os.environ, STATUS_PARAM: status_url}
+    config = []
+    if trigger is not None:
+        site = next(name for name in HUGO_CONFIGS if (root / name).is_file())
+        config = ["--config", f"{site},{trigger}"]
     return subprocess.Popen(
         [hugo, "server", "--source", str(root), "--bind", "127.0.0.1", "--port", str(port),
-         "--disableFastRender", "--noHTTPCache", "--renderToMemory", "--disableLiveReload"],
+         "--disableFastRender", "--noHTTPCache", "--renderToMemory", "--disableLiveReload",
+         *config],
         env=env, preexec_fn=_die_with_parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -131,6 +148,7 @@ class HugoLog:
         self._lock = threading.Lock()
         self.last_line = 0.0
         self.last_start = 0.0  # the last rebuild's start
+        self.last_full = 0.0  # the end of the last full rebuild (a config change)
         self.building = False  # a pages' rebuild has started and not ended
         threading.Thread(target=self._read, args=(process.stdout,), name="hugo-log",
                          daemon=True).start()
@@ -146,16 +164,25 @@ class HugoLog:
                 self.last_line = time.monotonic()
                 if "detected, rebuilding site" in line:
                     self.last_start = self.last_line
-                    self.building = self.building or line.startswith("Change detected")
+                    self.building = self.building or line.startswith(
+                        ("Change detected", "Change of config file detected"))
                 elif line.startswith("Total in"):
                     self.building = False
+                elif line.startswith("Rebuilt in"):
+                    self.building = False
+                    self.last_full = self.last_line
 
-    def rebuilt(self, since: float, published: float, now: float | None = None) -> bool | None:
-        """True once Hugo has rebuilt the site after `since` (the first edit) and gone quiet;
-        False if it did not react by NO_REBUILD_SECONDS after `published` (nothing it serves
-        changed); None while it may still be working."""
+    def rebuilt(self, since: float, published: float, full: bool = False,
+                now: float | None = None) -> bool | None:
+        """True once Hugo has rebuilt the site after `since` (the first edit) and gone quiet
+        (with `full`: once it ended a full rebuild after `published`); False if it did not
+        react by NO_REBUILD_SECONDS after `published` (nothing it serves changed); None while
+        it may still be working."""
         now = time.monotonic() if now is None else now
         with self._lock:
+            if full:
+                done = self.last_full > published and not self.building
+                return True if done or now - published > FULL_REBUILD_LIMIT else None
             if self.last_start < since:
                 return False if now - published > NO_REBUILD_SECONDS else None
             if self.building or now - self.last_line < QUIET_SECONDS:
@@ -202,7 +229,18 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
         state = status.Status(live_opts.profile)
         server = status.serve(state, origin=f"http://127.0.0.1:{opts.port}")
         hugo_process: subprocess.Popen | None = None
-        waiting: list[tuple[float, float]] = []  # (first edit, published): Hugo not yet done
+        waiting: list[tuple[float, float, bool]] = []  # (first edit, published, full)
+        trigger = project.cache_dir / TRIGGER
+        if not any((project.root / name).is_file() for name in HUGO_CONFIGS):
+            trigger = None  # a site configured otherwise (a config/ folder): no full rebuilds
+
+        def published(since: float, placed: bool) -> None:
+            """Make Hugo rebuild everything if outputs were placed; wait for its rebuild."""
+            full = placed and trigger is not None
+            if full:
+                atomic_write(trigger, f"# figures preview: outputs placed at {time.time()}\n"
+                             .encode(), project.cache_dir / "tmp")
+            waiting.append((since, time.monotonic(), full))
 
         def tick() -> bool:
             """Reload the page once Hugo rebuilt what was published; stop if Hugo stopped."""
@@ -218,8 +256,11 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
         try:
             with signals.handled():
                 live = Live(project.root, live_opts, state, site_files=site_files(project),
-                            on_publish=lambda since: waiting.append((since, time.monotonic())))
-                hugo_process = start_hugo(project.root, hugo, opts.port, status.url(server))
+                            on_publish=published)
+                if trigger is not None:
+                    atomic_write(trigger, b"# figures preview\n", project.cache_dir / "tmp")
+                hugo_process = start_hugo(project.root, hugo, opts.port, status.url(server),
+                                          trigger)
                 log = HugoLog(hugo_process)
                 print(f" preview http://127.0.0.1:{opts.port}/  (profile {live_opts.profile}; "
                       f"Ctrl-C stops it)", file=sys.stderr, flush=True)
