@@ -47,7 +47,7 @@ from .project import STATIC_DIR, Project, load_project
 
 STATUS_PARAM = "HUGO_PARAMS_PREVIEWSTATUS"
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "static")  # what Hugo reads besides the posts
-QUIET_SECONDS = 0.15  # Hugo's rebuild is over when it printed its end and then nothing this long
+QUIET_SECONDS = 0.1  # a static files' sync (it prints no end) is over after this long quiet
 NO_REBUILD_SECONDS = 1.5  # Hugo did not react to a publish this long: the page did not change
 FULL_REBUILD_LIMIT = 120.0  # the page reloads anyway if Hugo's full rebuild takes longer
 HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml",
@@ -150,6 +150,7 @@ class HugoLog:
         self.last_start = 0.0  # the last rebuild's start
         self.last_full = 0.0  # the end of the last full rebuild (a config change)
         self.building = False  # a pages' rebuild has started and not ended
+        self.ended = False  # the last line Hugo printed ended a rebuild
         threading.Thread(target=self._read, args=(process.stdout,), name="hugo-log",
                          daemon=True).start()
 
@@ -162,6 +163,7 @@ class HugoLog:
             line = raw.decode("utf-8", "replace")
             with self._lock:
                 self.last_line = time.monotonic()
+                self.ended = line.startswith(("Total in", "Rebuilt in"))
                 if "detected, rebuilding site" in line:
                     self.last_start = self.last_line
                     self.building = self.building or line.startswith(
@@ -185,7 +187,7 @@ class HugoLog:
                 return True if done or now - published > FULL_REBUILD_LIMIT else None
             if self.last_start < since:
                 return False if now - published > NO_REBUILD_SECONDS else None
-            if self.building or now - self.last_line < QUIET_SECONDS:
+            if self.building or not (self.ended or now - self.last_line >= QUIET_SECONDS):
                 return None
             return True
 

@@ -5,7 +5,7 @@ data files, and every project module the stage modules (and the post's `validate
 the import closure `codehash.Analyzer` computes statically, recomputed after each plan. Two
 folders are watched for new files: the templates folder (`*.md.j2`) and a stage package (`*.py`).
 
-`Watcher.poll()` stats each watched file (cheap: a few dozen `stat` calls every ~100 ms, no
+`Watcher.poll()` stats each watched file (cheap: a few dozen `stat` calls every 50 ms, no
 dependency, portable) and hashes a file only when its stat changed: a save that writes a temp
 file and renames it over the original is one change; a touch that leaves the bytes alone is
 none. Files the engine writes itself are re-recorded with `Watcher.refresh`, so they never
@@ -24,8 +24,8 @@ from .codehash import Analyzer, CodeError
 from .project import PROJECT_FILE, Project
 from .sections import TEMPLATE_SUFFIX
 
-POLL_SECONDS = 0.1  # how often the watched files are stat'ed
-QUIET_SECONDS = 0.15  # a burst of saves ends after this long without a change
+POLL_SECONDS = 0.05  # how often the watched files are stat'ed
+QUIET_SECONDS = 0.1  # a burst of saves ends after this long without a change
 BURST_LIMIT_SECONDS = 1.0  # ... or after this long, whatever keeps changing
 
 
