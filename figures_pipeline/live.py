@@ -325,7 +325,6 @@ class Live:
         replaced one after the other within milliseconds, so that Hugo rebuilds once."""
         verdicts = []
         placed = False
-        root = self.project.root
         with signals.deferred(), build_lock(self.project.cache_dir):
             batch = []
             for pp, sp in self._stages():
@@ -341,15 +340,16 @@ class Live:
                            **{sp.name: record(pp, sp, entry) for p, sp, entry in batch
                               if p is pp}}
                 where = f"{pp.post.name}/regions"
+                written: list[tuple[Path, bytes]] = []
                 try:
                     verdicts += write_sections(self.project, pp.post, records, pp.config,
-                                               pp.graph, self.cache.tmp)
+                                               pp.graph, self.cache.tmp, written)
                     self.status.clear(where)
                 except REGION_ERRORS as e:
                     self.say(f"   error {e}")
                     self.status.fail(where, str(e))
-                if pp.post.markdown:
-                    self.watcher.refresh(root / pp.post.markdown)
+                for path, data in written:
+                    self.watcher.wrote(path, data)
             for pp, sp, entry in batch:
                 try:
                     place(self.project, self.cache, self.lock, pp, sp, entry,

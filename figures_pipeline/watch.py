@@ -8,8 +8,8 @@ folders are watched for new files: the templates folder (`*.md.j2`) and a stage 
 `Watcher.poll()` stats each watched file (cheap: a few dozen `stat` calls every 50 ms, no
 dependency, portable) and hashes a file only when its stat changed: a save that writes a temp
 file and renames it over the original is one change; a touch that leaves the bytes alone is
-none. Files the engine writes itself are re-recorded with `Watcher.refresh`, so they never
-count as the author's edits.
+none. The bytes the engine writes itself (a post's regions) are recorded with `Watcher.wrote`,
+so they never count as the author's edits.
 """
 
 from __future__ import annotations
@@ -114,9 +114,15 @@ class Watcher:
         self.inputs = inputs
 
     def refresh(self, path: Path) -> None:
-        """Take `path`'s current bytes as known: a file the engine wrote itself."""
+        """Take `path`'s current bytes as known."""
         self._stat[path] = _stat(path)
         self._sha[path] = _sha(path)
+
+    def wrote(self, path: Path, data: bytes) -> None:
+        """The engine wrote `data` to `path`: those bytes are not an edit (a save by the author
+        since, or racing with it, still is)."""
+        self._stat[path] = None
+        self._sha[path] = hashlib.sha256(data).hexdigest()
 
     @staticmethod
     def _list(folder: Path, suffix: str) -> frozenset[str]:

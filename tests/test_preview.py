@@ -104,9 +104,12 @@ def test_a_file_the_engine_rewrote_is_not_an_edit(root):
     project = load_project(root)
     w = Watcher(watched_inputs(project, project.select()))
     md = root / "content/posts/toy.md"
-    md.write_text(md.read_text() + "\nmore\n")
-    w.refresh(md)
+    data = (md.read_text() + "\nregions\n").encode()
+    md.write_bytes(data)
+    w.wrote(md, data)
     assert w.poll() == set()
+    md.write_text(md.read_text() + "\nthe author's\n")  # a save after it is an edit
+    assert w.poll() == {md}
 
 
 # ---------------------------------------------------------------- what re-runs
@@ -209,6 +212,29 @@ def test_a_false_claim_shows_and_clears(root):
     edit(root, "content/posts/toy.md", "config.points.n + 1", "config.points.n")
     settle(lv)
     assert lv.status.snapshot()["claims"] == []
+
+
+def test_a_save_while_the_regions_render_is_kept(root, monkeypatch):
+    from figures_pipeline import regions
+
+    lv = live(root)
+    lv.run(until_idle=True)
+    md = root / "content/posts/toy.md"
+    render = regions.render_post
+
+    def render_then_author_saves(*args, **kwargs):
+        out = render(*args, **kwargs)
+        md.write_text(md.read_text().replace("Outro.", "Outro, saved meanwhile."))
+        return out
+
+    monkeypatch.setattr(regions, "render_post", render_then_author_saves)
+    edit(root, "toy/templates/results.md.j2", "We drew", "We drew exactly")
+    settle(lv)
+    assert "Outro, saved meanwhile." in md.read_text()  # the author's save is not overwritten
+    monkeypatch.undo()
+    settle(lv)  # the preview saw the save: it renders again, keeping it
+    text = md.read_text()
+    assert "Outro, saved meanwhile." in text and "We drew exactly 20 points" in text
 
 
 def test_last_frame_is_where_the_error_was_raised():
