@@ -272,6 +272,8 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
                 stop(hugo_process)
             server.shutdown()
             server.server_close()
+            if trigger is not None:
+                trigger.unlink(missing_ok=True)
         code = hugo_process.returncode
         print(f"error: hugo server stopped (exit code {code})", file=sys.stderr, flush=True)
         return code or 1

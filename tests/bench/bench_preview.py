@@ -72,12 +72,12 @@ class Case:
     def figure_edit(self, i: int) -> None:
         """A change to the figure's own code that changes its pixels (or its SVG)."""
         if self.toy:
-            path, pattern, new = self.root / "toy/svg.py", r'r="[\d.]+"', f'r="{2 + i}"'
-        else:
-            path, pattern, new = (self.root / "blog/stages/intro.py", r"^N_SHOWN = \d+",
-                                  f"N_SHOWN = {3990 - i}")
+            path, pattern = self.root / "toy/svg.py", r'(r=")(\d+)(")'
+        else:  # the number of samples the mixture figure draws
+            path, pattern = self.root / "blog/stages/intro.py", r"^(N_SHOWN = )(\d+)()"
         text = path.read_text()
-        path.write_text(re.sub(pattern, new, text, count=1, flags=re.M))
+        path.write_text(re.sub(pattern, lambda m: f"{m[1]}{int(m[2]) + 1}{m[3]}", text,
+                               count=1, flags=re.M))
 
     def stage_seconds(self) -> float:
         return read_lock(self.root / "figures.lock")[self.post][self.stage]["seconds"]
