@@ -49,7 +49,7 @@ from .sections import SectionError
 from .stages import DeclarationError
 from .status import Status, last_frame
 from .verify import remove_stray_temps
-from .watch import POLL_SECONDS, Watcher, watched_inputs
+from .watch import POLL_SECONDS, Watcher, edited_at, watched_inputs
 
 PLAN_ERRORS = (ProjectError, ConfigError, DeclarationError, CodeError, OSError,
                UnicodeDecodeError)
@@ -129,7 +129,7 @@ class Live:
                 changed = self.watcher.poll()
                 if changed:
                     if not self.sections_due and not self._pending():
-                        self.since = time.monotonic()
+                        self.since = edited_at(changed)
                     self.changed(self.watcher.burst(changed))
         finally:
             for ident in list(self.running):

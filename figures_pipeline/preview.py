@@ -155,9 +155,9 @@ class HugoLog:
                          daemon=True).start()
 
     def _read(self, stream) -> None:
-        out = sys.stdout.buffer
+        out = getattr(sys.stdout, "buffer", None)
         for raw in stream:  # bytes: Hugo's box drawing must not depend on our locale
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
                 out.write(raw)
                 out.flush()
             line = raw.decode("utf-8", "replace")

@@ -165,3 +165,17 @@ class Watcher:
                 changed |= more
                 last = time.monotonic()
         return changed
+
+
+def edited_at(paths: set[Path]) -> float:
+    """When the first of `paths` was saved, on the time.monotonic() clock (from its mtime: Hugo
+    may react to a save before the loop polls it)."""
+    now, wall = time.monotonic(), time.time()
+    mtimes = []
+    for p in paths:
+        try:
+            mtimes.append(p.stat().st_mtime)
+        except OSError:
+            pass
+    age = max(0.0, wall - min(mtimes, default=wall))
+    return now - age - 0.05  # the file system's clock may lag a little behind time.time()

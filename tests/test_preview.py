@@ -6,6 +6,7 @@ nothing left behind), and the overlay end to end in Chromium (browser tests)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -23,10 +24,11 @@ from pipeline_toy.harness import REPO, build, edit, make_project
 from figures_pipeline import engine
 from figures_pipeline.cache import read_lock
 from figures_pipeline.live import Live, LiveOptions
+from figures_pipeline.preview import HugoLog
 from figures_pipeline.project import load_project
 from figures_pipeline.status import Status, last_frame
 from figures_pipeline.verify import verify
-from figures_pipeline.watch import Watcher, watched_inputs
+from figures_pipeline.watch import Watcher, edited_at, watched_inputs
 
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "archetypes")
 OVERLAY = "figures-preview-status"
@@ -253,6 +255,46 @@ def test_the_status_shows_progress_of_a_running_stage():
     assert stage["progress"] == [3, 10] and stage["expected"] == 2.0 and stage["state"] == "running"
     s.ended("toy/independent")
     assert s.snapshot()["busy"] is False and s.snapshot()["draft"] is False
+
+
+def test_an_edit_dates_from_its_save_not_from_when_it_was_seen(root):
+    path = root / "toy/svg.py"
+    os.utime(path, (time.time() - 5, time.time() - 5))
+    assert abs(edited_at({path}) - (time.monotonic() - 5.05)) < 0.5
+
+
+class FakeHugo:
+    def __init__(self, output: bytes):
+        self.stdout = io.BytesIO(output)
+
+
+def hugo_log(output: bytes) -> HugoLog:
+    log = HugoLog(FakeHugo(output))
+    wait_for(lambda: log.last_line, timeout=5)
+    time.sleep(0.1)  # the reader thread took every line
+    return log
+
+
+def test_the_page_reloads_once_hugo_ended_its_rebuild_and_not_before():
+    before = time.monotonic()
+    log = hugo_log(b"\nChange detected, rebuilding site (#1).\nSource changed /posts/toy.md\n"
+                   b"Total in 7 ms\n")
+    assert log.rebuilt(before, before) is True
+    building = hugo_log(b"Change detected, rebuilding site (#1).\n")  # no end yet
+    assert building.rebuilt(before, before) is None
+    later = time.monotonic()  # Hugo has not reacted since: wait, then give up
+    assert log.rebuilt(later, later, now=later + 0.5) is None
+    assert log.rebuilt(later, later, now=later + 5) is False
+
+
+def test_after_outputs_are_placed_the_page_waits_for_hugos_full_rebuild():
+    before = time.monotonic()
+    log = hugo_log(b"Change of Static files detected, rebuilding site (#1).\n"
+                   b"Syncing /posts/toy/scatter.svg to /\n")
+    assert log.rebuilt(before, before, full=True) is None  # the static sync is not enough
+    log = hugo_log(b"Change of config file detected, rebuilding site (#2).\n"
+                   b"Rebuilt in 40 ms\n")
+    assert log.rebuilt(before, before, full=True) is True
 
 
 # ---------------------------------------------------------------- the preview process

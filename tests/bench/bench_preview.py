@@ -222,6 +222,10 @@ def bench(root: Path, toy: bool) -> None:
                 f"its stage ran median {statistics.median(stages):.2f} s; the rest (detect, "
                 f"plan, start, publish, Hugo's rebuild, reload) median "
                 f"{statistics.median(over):.2f} s, target <= 2 s: {verdict}")
+    except SystemExit:
+        tail = (root / "preview.log").read_text(errors="replace").splitlines()[-40:]
+        print("the preview's last lines:\n" + "\n".join(tail), flush=True)
+        raise
     finally:
         if page is not None:
             page.close()
