@@ -79,6 +79,9 @@ class Case:
         path.write_text(re.sub(pattern, lambda m: f"{m[1]}{int(m[2]) + 1}{m[3]}", text,
                                count=1, flags=re.M))
 
+    def stage_key(self) -> str:
+        return read_lock(self.root / "figures.lock")[self.post][self.stage]["key"]
+
     def stage_seconds(self) -> float:
         return read_lock(self.root / "figures.lock")[self.post][self.stage]["seconds"]
 
@@ -147,15 +150,25 @@ class Page:
         except Exception:  # noqa: BLE001 - the page is reloading
             return ""
 
+    def figure(self, stem: str) -> str:
+        """The URLs the loaded page shows the figure `stem` with (its renditions); "" while the
+        page loads."""
+        if self.page is None:
+            html = get(self.url) or ""
+            return " ".join(sorted(set(re.findall(rf'[^"\s,]*/{stem}[^"\s,]*', html))))
+        try:
+            return self.page.evaluate(
+                """stem => document.readyState !== "complete" ? "" :
+                   [...document.querySelectorAll("img, source")]
+                     .flatMap(e => [e.getAttribute("src"), e.getAttribute("srcset")])
+                     .filter(s => s && s.includes("/" + stem)).sort().join(" ")""", stem)
+        except Exception:  # noqa: BLE001 - the page is reloading
+            return ""
+
     def close(self) -> None:
         if self.browser:
             self.browser.close()
             self.pw.stop()
-
-
-def figure_src(html: str, stem: str) -> str:
-    """The URLs the page shows the figure `stem` with (its renditions), as one string."""
-    return " ".join(sorted(set(re.findall(rf'[^"\s,]*{stem}[^"\s,]*', html))))
 
 
 def measure(label: str, runs: list[float], cpu: float, target: str,
@@ -203,16 +216,16 @@ def bench(root: Path, toy: bool) -> None:
 
         runs, stages, cpu = [], [], cpu_seconds(proc.pid)
         for i in range(RUNS):
-            before = figure_src(page.html(), case.figure)
+            before, key = page.figure(case.figure), case.stage_key()
             svg = get(f"{url}{case.figure}.svg") if toy else None
             start = time.monotonic()
             case.figure_edit(i)
             if toy:  # the SVG's URL does not change: the page reloads, the file is new
                 wait(lambda svg=svg: get(f"{url}{case.figure}.svg") != svg, 120)
                 wait(lambda: case.stage_seconds() and '"busy": false' in get(status), 120)
-            else:
-                wait(lambda before=before: (lambda s: s and s != before)(
-                    figure_src(page.html(), case.figure)), 300)
+            else:  # the stage ran and was published, and the page shows new renditions
+                wait(lambda before=before, key=key: case.stage_key() != key and (
+                    lambda s: s and s != before)(page.figure(case.figure)), 300)
             runs.append(time.monotonic() - start)
             stages.append(case.stage_seconds())
             time.sleep(1.0)
