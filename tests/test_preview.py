@@ -257,6 +257,24 @@ def test_the_status_shows_progress_of_a_running_stage():
     assert s.snapshot()["busy"] is False and s.snapshot()["draft"] is False
 
 
+def test_the_status_endpoint_answers_only_the_previewed_page():
+    from figures_pipeline import status
+
+    s = Status("fast")
+    server = status.serve(s, origin="http://127.0.0.1:1313")
+    try:
+        with urllib.request.urlopen(status.url(server), timeout=5) as r:
+            assert r.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:1313"
+            assert r.headers["Cache-Control"] == "no-store"
+            body = json.loads(r.read())
+        assert body["draft"] is True and body["profile"] == "fast" and body["reload"] == 0
+        assert get(status.url(server).replace("status.json", "other")) is None  # a 404
+        assert server.server_address[0] == "127.0.0.1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_an_edit_dates_from_its_save_not_from_when_it_was_seen(root):
     path = root / "toy/svg.py"
     os.utime(path, (time.time() - 5, time.time() - 5))
