@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.requirements.stamp
 PROFILE ?= default
 JOBS    ?=
 
-.PHONY: help setup test lint figures check bench site serve browser audit clean
+.PHONY: help setup test lint figures check bench site serve preview browser audit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -64,6 +64,11 @@ site: setup  ## build the site into public/ (minified; any Hugo warning fails; B
 
 serve: figures  ## serve the site on http://127.0.0.1:1313/ with live reload (builds the figures first)
 	$(HUGO) server --bind 127.0.0.1 --port 1313 --disableFastRender
+
+PORT ?= 1313
+
+preview: setup  ## the post live on 127.0.0.1 (PORT=, PROFILE=): Hugo + the engine rebuilding what an edit makes stale
+	$(PY) -m figures_pipeline preview --port $(PORT) --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) --hugo $(HUGO)
 
 browser:  ## install Debian's chromium for the browser tests (when missing and apt-get is usable)
 	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \

@@ -214,14 +214,48 @@ def graph(root: str, posts: tuple[str, ...], dot: bool) -> None:
             click.echo("}")
 
 
+@cli.command()
+@common_options
+@config_options
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Stages run at once (default: the number of cores).")
+@click.option("--port", type=click.IntRange(1, 65535), default=1313, show_default=True,
+              help="Hugo's port on 127.0.0.1.")
+@click.option("--hugo", default="", metavar="PATH",
+              help="The Hugo binary (default: the one of the pinned PyPI package).")
+def preview(root: str, posts: tuple[str, ...], profile: str, overrides: tuple[str, ...],
+            jobs: int | None, port: int, hugo: str) -> int:
+    """Serve the site (hugo server on 127.0.0.1) and rebuild what an edit makes stale, live:
+    the page shows the build's status, errors and false claims. Ctrl-C stops both."""
+    import signal
+
+    from .live import LiveOptions
+    from .preview import PreviewError, PreviewOptions
+    from .preview import preview as run
+
+    try:
+        code = run(root, PreviewOptions(port, hugo, LiveOptions(profile, overrides, jobs or 0,
+                                                                 posts)))
+    except PreviewError as e:
+        click.echo(f"error: {e}", err=True)
+        return 1
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        click.echo(f"preview stopped ({signal.Signals(signum).name}): Hugo and the "
+                   "stages' workers are stopped; what finished is in the cache", err=True)
+        return 128 + int(signum)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map exceptions to exit codes (0 ok, 1 failed/stale, 2 usage)."""
     if "NO_COLOR" not in os.environ and not sys.stderr.isatty():
         os.environ["NO_COLOR"] = "1"
     try:
         with signals.handled():
-            cli.main(args=argv, prog_name="python -m figures_pipeline", standalone_mode=False)
-        return 0
+            code = cli.main(args=argv, prog_name="python -m figures_pipeline",
+                            standalone_mode=False)
+        return code if isinstance(code, int) else 0  # a command may return its exit code
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:

@@ -12,12 +12,15 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+# Where a running stage's progress also goes, (stage, desc, i, total), besides stderr: the
+# preview's worker sets it to report to its status overlay (figures_pipeline/live.py).
+progress_hook: Callable[[str, str, int, int | None], None] | None = None
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
@@ -139,6 +142,8 @@ class Context:
         i = 0
         for i, item in enumerate(iterable, start=1):
             yield item
+            if progress_hook is not None:
+                progress_hook(self.name, desc, i, total)
             if total:
                 tenth = (10 * i) // total
                 if tty:

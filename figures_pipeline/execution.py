@@ -184,40 +184,20 @@ def make_job(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan,
 
 
 def commit(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp: StagePlan,
-            job: Job, result: dict[str, Any]) -> int:
+           job: Job, result: dict[str, Any]) -> int:
     """Store a finished stage's files in the cache, move changed outputs, record it; 1 if failed.
     A stop signal waits until the commit is whole; an OS error (a full disk, a read-only folder)
     fails this stage only, naming the path and the cause."""
-    sp.seconds = result["seconds"]
-    staging = Path(job.staging)
     try:
         with signals.deferred():
-            if not result["ok"]:
-                sp.status, sp.error = "failed", result["error"]
+            stored = store(project, cache, sp, job, result)
+            if stored is None:
                 return 1
-            hashes: dict[str, dict[str, str]] = {"outputs": {}, "artifacts": {}}
-            written: dict[str, Path] = {}
-            for kind, names in (("outputs", sp.stage.outputs),
-                                ("artifacts", sp.stage.artifacts)):
-                for n in names:
-                    f = staging / kind / n
-                    if not f.is_file():
-                        sp.status, sp.error = "failed", f"did not write its {kind[:-1]} '{n}'"
-                        return 1
-                    try:
-                        hashes[kind][n] = cache.put_file(f, n)
-                    except OSError as e:
-                        reason = os_reason(e, None, project.root)
-                        sp.status, sp.error = "failed", f"cannot store '{n}' in the cache: {reason}"
-                        return 1
-                    written[n] = f
-            entry = {"stage": sp.name, "key": sp.key, **hashes, "values": result["values"],
-                     "seconds": round(sp.seconds, 3)}
+            entry, written = stored
             try:
-                cache.put_entry(sp.key, entry)
                 # outputs are placed from what the stage wrote, never from a cached copy
                 place(project, cache, lock, pp, sp, entry,
-                       {n: written[n] for n in entry["outputs"]})
+                      {n: written[n] for n in entry["outputs"]})
             except PublishError as e:
                 sp.status, sp.error = "failed", str(e)
                 return 1
@@ -227,7 +207,42 @@ def commit(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, s
             sp.status = "ran"
             return 0
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(job.staging, ignore_errors=True)
+
+
+def store(project: Project, cache: Cache, sp: StagePlan, job: Job, result: dict[str, Any]
+          ) -> tuple[dict[str, Any], dict[str, Path]] | None:
+    """Put a finished stage's files and entry into the cache (nothing is placed); its entry and
+    {name: staged file}, or None with `sp` marked failed (the stage's error, a file it did not
+    write, an OS error naming the path)."""
+    sp.seconds = result["seconds"]
+    staging = Path(job.staging)
+    if not result["ok"]:
+        sp.status, sp.error = "failed", result["error"]
+        return None
+    hashes: dict[str, dict[str, str]] = {"outputs": {}, "artifacts": {}}
+    written: dict[str, Path] = {}
+    for kind, names in (("outputs", sp.stage.outputs), ("artifacts", sp.stage.artifacts)):
+        for n in names:
+            f = staging / kind / n
+            if not f.is_file():
+                sp.status, sp.error = "failed", f"did not write its {kind[:-1]} '{n}'"
+                return None
+            try:
+                hashes[kind][n] = cache.put_file(f, n)
+            except OSError as e:
+                reason = os_reason(e, None, project.root)
+                sp.status, sp.error = "failed", f"cannot store '{n}' in the cache: {reason}"
+                return None
+            written[n] = f
+    entry = {"stage": sp.name, "key": sp.key, **hashes, "values": result["values"],
+             "seconds": round(sp.seconds, 3)}
+    try:
+        cache.put_entry(sp.key, entry)
+    except OSError as e:
+        sp.status, sp.error = "failed", f"cannot write {os_reason(e, None, project.root)}"
+        return None
+    return entry, written
 
 
 def restore(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan,
@@ -262,11 +277,7 @@ def place(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp
             raise PublishError(f"cannot write {os_reason(e, dst, project.root)}") from None
     records = lock.setdefault(pp.post.name, {})
     previous = records.get(sp.name)
-    records[sp.name] = {
-        "key": sp.key, "profile": pp.config.profile, "inputs": sp.inputs,
-        "outputs": entry["outputs"], "artifacts": entry["artifacts"],
-        "values": entry["values"], "seconds": entry["seconds"],
-    }
+    records[sp.name] = record(pp, sp, entry)
     try:
         write_lock(project.lock_path, lock, cache.tmp)
     except OSError as e:
@@ -277,3 +288,10 @@ def place(project: Project, cache: Cache, lock: dict[str, Any], pp: PostPlan, sp
         raise PublishError(f"cannot write {os_reason(e, project.lock_path, project.root)}") \
             from None
 
+
+
+def record(pp: PostPlan, sp: StagePlan, entry: dict[str, Any]) -> dict[str, Any]:
+    """The lock's record of a stage placed from its cache `entry`."""
+    return {"key": sp.key, "profile": pp.config.profile, "inputs": sp.inputs,
+            "outputs": entry["outputs"], "artifacts": entry["artifacts"],
+            "values": entry["values"], "seconds": entry["seconds"]}

@@ -37,7 +37,8 @@ def render_post(project: Project, post: Post, records: dict[str, Any], config: C
 
 
 def write_sections(project: Project, post: Post, records: dict[str, Any], config: Config,
-                   graph: Graph, tmp_dir: Path | None = None) -> list[claims.Verdict]:
+                   graph: Graph, tmp_dir: Path | None = None,
+                   written: list[tuple[Path, bytes]] | None = None) -> list[claims.Verdict]:
     """Rewrite the post's regions if they changed, and judge its claims (a bad claim raises
     before anything is written). A digest of the Markdown and of everything rendering reads,
     kept in the cache once every claim held, lets a build whose values did not change skip the
@@ -66,9 +67,17 @@ def write_sections(project: Project, post: Post, records: dict[str, Any], config
     verdicts = judge_claims(project, post, records, config, graph,
                             rendered[1] if rendered else "")
     changed = rendered is not None and rendered[0] != rendered[1]
+    if changed and _bytes(md) != rendered[0].encode("utf-8"):
+        # the author saved the post while its regions were rendered (a preview renders while
+        # they write): their text wins; the next build, or the preview seeing the save, renders
+        # the regions again
+        print(f"not updated {post.markdown}: it changed while it was rendered", file=sys.stderr)
+        return verdicts
     if changed:
         try:
             atomic_write(md, rendered[1].encode("utf-8"), tmp_dir)
+            if written is not None:  # the preview: this file is the engine's own edit
+                written.append((md, rendered[1].encode("utf-8")))
         except OSError as e:
             raise PublishError(f"cannot write {os_reason(e, md, project.root)}") from None
         print(f"updated {post.markdown}", file=sys.stderr)
@@ -77,3 +86,10 @@ def write_sections(project: Project, post: Post, records: dict[str, Any], config
             atomic_write(stamp, digest().encode(), tmp_dir)
     return verdicts
 
+
+
+def _bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

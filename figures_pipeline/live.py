@@ -1,0 +1,387 @@
+"""The engine in watch mode: re-run only what is stale, publish each finished batch at once.
+
+    live = Live(root, LiveOptions(profile="fast"), status)
+    live.run(stop=lambda: False)      # until a stop signal (the preview), or
+    live.run(until_idle=True)         # until nothing is stale or running (the tests)
+
+The loop polls the watched inputs (watch.py). A burst of saves is one change; it is replanned
+(planning.py: every stage's key, statically) unless only the Markdown or the templates changed,
+which no stage reads. Stale stages run in worker processes of their own, the longest chain first,
+at most `jobs` at once; each finished stage is stored in the cache at once (keyed by its inputs),
+and a stage whose key changes while it runs is cancelled (its process terminated) and started
+again; the others keep running. A stage that failed is not retried until its inputs change.
+
+When nothing is left to run, the batch is published in one go: the stages' outputs placed from
+the cache and recorded in the lock, then the generated regions rewritten and the claims judged,
+under the build lock, each file replaced atomically. Hugo sees one burst of finished files, so it
+reloads once, never on a half-written file; the lock and cache are as valid as after `build`. A
+failed stage leaves its last good outputs in place; its error (file:line and the traceback's last
+frame) goes to the status (status.py), and leaves it when the stage succeeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import context, report, signals
+from .cache import Cache, build_lock, read_lock
+from .claims import ClaimError
+from .codehash import Analyzer, CodeError
+from .config import PUBLISHED_PROFILE, ConfigError
+from .context import Job, Upstream, init_worker, run_job
+from .errors import PublishError
+from .execution import critical_path, make_job, place, record, store
+from .planning import PostPlan, StagePlan, plan_post
+from .project import ProjectError, load_project
+from .regions import write_sections
+from .sections import SectionError
+from .stages import DeclarationError
+from .status import Status, last_frame
+from .verify import remove_stray_temps
+from .watch import POLL_SECONDS, Watcher, edited_at, watched_inputs
+
+PLAN_ERRORS = (ProjectError, ConfigError, DeclarationError, CodeError, OSError,
+               UnicodeDecodeError)
+REGION_ERRORS = (SectionError, ClaimError, ProjectError, PublishError, OSError)
+PROGRESS_SECONDS = 0.2  # a worker reports its progress at most this often
+
+
+@dataclass
+class LiveOptions:
+    profile: str = PUBLISHED_PROFILE
+    overrides: tuple[str, ...] = ()
+    jobs: int = 0  # stages at once (0: one per CPU)
+    posts: tuple[str, ...] = ()
+
+
+@dataclass
+class Running:
+    key: str
+    job: Job
+    process: Any  # multiprocessing's Process
+    conn: multiprocessing.connection.Connection
+    result: dict[str, Any] | None = None
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class Live:
+    """The watch loop's state: the plans, the running stages, the stages that failed."""
+
+    def __init__(self, root: str | Path, opts: LiveOptions, status: Status | None = None,
+                 say: Callable[[str], None] = _say, site_files: frozenset[Path] = frozenset(),
+                 on_publish: Callable[[float, bool], None] | None = None):
+        """`site_files`: more files to watch that no stage reads (the site's layouts and
+        styles): an edit publishes (and so reloads the page) without planning. `on_publish`
+        is called after each publish with the time (time.monotonic) of the first edit it
+        answers and whether it placed outputs: the preview reloads the page once Hugo has
+        rebuilt what changed since."""
+        self.opts = opts
+        self.site_files = site_files
+        self.on_publish = on_publish
+        self.project = load_project(root)
+        self.cache = Cache(self.project.cache_dir)
+        self.status = status or Status(opts.profile)
+        self.say = say
+        self.plans: list[PostPlan] = []
+        self.watcher = Watcher()
+        self.running: dict[tuple[str, str], Running] = {}
+        self.failed: dict[tuple[str, str], str] = {}  # stage -> the key it failed with
+        self.jobs = opts.jobs or os.cpu_count() or 1
+        self.counts: Counter[str] = Counter()  # ran, failed, cancelled, published (for tests)
+        self.sections_due = True
+        self.since = time.monotonic()  # the first edit not yet published
+        self._mp = multiprocessing.get_context("spawn")
+        with build_lock(self.project.cache_dir):
+            remove_stray_temps(self.project)
+            self.cache.clean_tmp()
+            self.lock = read_lock(self.project.lock_path)
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self, stop: Callable[[], bool] = lambda: False, until_idle: bool = False) -> None:
+        """Plan, run, publish and watch until `stop()` (or, with `until_idle`, until nothing is
+        stale, running or unpublished). Running stages are stopped on the way out."""
+        try:
+            if not self.plans:
+                self.plan()
+            while not stop():
+                self.schedule()
+                self.collect(POLL_SECONDS)
+                if not self.running and not self._runnable():
+                    if self.sections_due or self._pending():
+                        self.publish()
+                    elif until_idle:
+                        return
+                changed = self.watcher.poll()
+                if changed:
+                    if not self.sections_due and not self._pending():
+                        self.since = edited_at(changed)
+                    self.changed(self.watcher.burst(changed))
+        finally:
+            for ident in list(self.running):
+                self.cancel(ident, quiet=True)
+
+    def changed(self, paths: set[Path]) -> None:
+        """React to edited inputs: replan, unless only the Markdown or templates changed."""
+        shown = ", ".join(sorted(os.path.relpath(p, self.project.root) for p in paths))
+        self.say(f" changed {shown}")
+        self.sections_due = True
+        if paths - self._text_only():
+            self.plan()
+
+    def _text_only(self) -> set[Path]:
+        """The watched files no stage reads: each post's Markdown and templates."""
+        root = self.project.root
+        data = {root / rel for pp in self.plans for st in pp.graph.stages.values()
+                for rel in st.data}
+        out: set[Path] = set()
+        for pp in self.plans:
+            if pp.post.markdown:
+                out.add(root / pp.post.markdown)
+            if pp.post.templates:
+                folder = root / pp.post.templates
+                out |= {folder} | set(folder.glob("*.md.j2"))
+        return (out | self.site_files) - data
+
+    # ------------------------------------------------------------ planning
+
+    def plan(self) -> bool:
+        """Replan every post; cancel the running stages whose key changed. A planning error
+        (a syntax error, a bad config value) goes to the status; nothing new starts."""
+        analyzer = Analyzer(self.project.root)
+        try:
+            project = load_project(self.project.root)
+            posts = project.select(self.opts.posts)
+            plans = [plan_post(project, p, self.lock, self.opts.profile, self.opts.overrides,
+                               cache=self.cache, analyzer=analyzer) for p in posts]
+            data = {rel for pp in plans for st in pp.graph.stages.values() for rel in st.data}
+            inputs = watched_inputs(project, posts, data, analyzer)
+        except PLAN_ERRORS as e:
+            self.say(f"   error {e}")
+            self.status.fail("plan", str(e))
+            if not self.watcher.inputs.files:  # the first plan: watch what can be found
+                posts = self.project.select(self.opts.posts)
+                inputs = watched_inputs(self.project, posts)
+                inputs.files |= self.site_files
+                self.watcher.watch(inputs)
+            self.plans = [dataclasses.replace(pp, stages={
+                n: dataclasses.replace(sp, action="skip") for n, sp in pp.stages.items()})
+                for pp in self.plans]  # run nothing new until it plans again
+            return False
+        self.status.clear("plan")
+        self.project, self.plans = project, plans
+        inputs.files |= self.site_files
+        self.watcher.watch(inputs)
+        for pp in plans:
+            for name, sp in pp.stages.items():
+                ident = (pp.post.name, name)
+                running = self.running.get(ident)
+                if running is not None and running.key != sp.key:
+                    self.cancel(ident)
+                if self.failed.get(ident) not in (None, sp.key):
+                    del self.failed[ident]  # its inputs changed: it runs again
+                if sp.action != "run":  # back to a state that built: its error is gone
+                    self.failed.pop(ident, None)
+                    self.status.clear(f"{pp.post.name}/{name}")
+        return True
+
+    def _stages(self) -> list[tuple[PostPlan, StagePlan]]:
+        return [(pp, sp) for pp in self.plans for sp in pp.stages.values()]
+
+    def _blocked(self, pp: PostPlan, sp: StagePlan) -> bool:
+        """Whether an upstream stage is still to run (or failed, with its current key)."""
+        return any(pp.stages[u].action == "run" for u in sp.stage.after)
+
+    def _runnable(self) -> list[tuple[PostPlan, StagePlan]]:
+        return [(pp, sp) for pp, sp in self._stages()
+                if sp.action == "run" and (pp.post.name, sp.name) not in self.running
+                and self.failed.get((pp.post.name, sp.name)) != sp.key
+                and not self._blocked(pp, sp)]
+
+    def _pending(self) -> bool:
+        return any(sp.action == "restore" for _, sp in self._stages())
+
+    # ------------------------------------------------------------ running
+
+    def schedule(self) -> None:
+        """Start the runnable stages, the longest chain first, up to `jobs` at once."""
+        priority = critical_path(self.plans, self.lock)
+        ready = sorted(self._runnable(), key=lambda x: -priority[(x[0].post.name, x[1].name)])
+        for pp, sp in ready:
+            if len(self.running) >= self.jobs:
+                break
+            self.start(pp, sp)
+        waiting = [f"{pp.post.name}/{sp.name}" for pp, sp in self._stages()
+                   if sp.action == "run" and (pp.post.name, sp.name) not in self.running
+                   and self.failed.get((pp.post.name, sp.name)) != sp.key]
+        self.status.queued(waiting)
+
+    def start(self, pp: PostPlan, sp: StagePlan) -> None:
+        """Run one stage in a worker process of its own (so that it can be cancelled)."""
+        job = make_job(self.project, self.cache, self.lock, pp, sp, parallel=True)
+        # an upstream stage of this batch is in the cache, not yet in the lock: its values
+        # come from its cache entry
+        upstream = {}
+        for u, up in job.upstream.items():
+            entry = self.cache.get_entry(pp.stages[u].key, verify=False) or {}
+            upstream[u] = Upstream(u, entry.get("values", up.values), up.files)
+        job = dataclasses.replace(job, upstream=upstream)
+        receive, send = self._mp.Pipe(duplex=False)
+        process = self._mp.Process(target=_work, args=(job, send, os.getpid()),
+                                   name=f"stage {sp.name}", daemon=True)
+        report.stage_start(pp.post.name, sp)
+        process.start()
+        send.close()
+        where = f"{pp.post.name}/{sp.name}"
+        self.running[(pp.post.name, sp.name)] = Running(sp.key, job, process, receive)
+        self.status.started(where, self.lock.get(pp.post.name, {}).get(sp.name, {})
+                            .get("seconds", 0.0))
+
+    def collect(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the workers; take their progress and results."""
+        if not self.running:
+            time.sleep(timeout)
+            return
+        waitables: list[Any] = [r.conn for r in self.running.values()]
+        waitables += [r.process.sentinel for r in self.running.values()]
+        multiprocessing.connection.wait(waitables, timeout)
+        for ident, r in list(self.running.items()):
+            where = "/".join(ident)
+            try:
+                while r.result is None and r.conn.poll():
+                    kind, *payload = r.conn.recv()
+                    if kind == "progress":
+                        self.status.progress(where, *payload)
+                    else:
+                        r.result = payload[0]
+            except (EOFError, OSError):
+                pass
+            if r.result is not None or not r.process.is_alive():
+                self.finish(ident)
+
+    def finish(self, ident: tuple[str, str]) -> None:
+        """Store a finished stage in the cache (published with its batch), or record its
+        failure for the status."""
+        r = self.running.pop(ident)
+        r.process.join(5)
+        r.conn.close()
+        where = "/".join(ident)
+        self.status.ended(where)
+        pp = next(pp for pp in self.plans if pp.post.name == ident[0])
+        sp = pp.stages[ident[1]]
+        result = r.result or {"ok": False, "seconds": 0.0,
+                              "error": f"worker died (exit code {r.process.exitcode})"}
+        try:
+            with signals.deferred():
+                stored = store(self.project, self.cache, sp, r.job, result)
+        finally:
+            shutil.rmtree(r.job.staging, ignore_errors=True)
+        if stored is None:
+            self.counts["failed"] += 1
+            self.failed[ident] = r.key
+            frame = last_frame(result.get("traceback", ""), str(self.project.root))
+            self.status.fail(where, sp.error, frame)
+        else:
+            self.counts["ran"] += 1
+            self.failed.pop(ident, None)
+            self.status.clear(where)
+            sp.action, sp.status = "restore", "ran"
+        report.stage_end(ident[0], sp)
+
+    def cancel(self, ident: tuple[str, str], quiet: bool = False) -> None:
+        """Stop a running stage (SIGTERM, then SIGKILL); nothing of it is kept."""
+        r = self.running.pop(ident)
+        r.process.terminate()
+        r.process.join(2)
+        if r.process.is_alive():
+            r.process.kill()
+            r.process.join(2)
+        r.conn.close()
+        shutil.rmtree(r.job.staging, ignore_errors=True)
+        self.status.ended("/".join(ident))
+        self.counts["cancelled"] += 1
+        if not quiet:
+            self.say(f"cancelled {'/'.join(ident)} (its inputs changed): it starts again")
+
+    # ------------------------------------------------------------ publishing
+
+    def publish(self) -> None:
+        """Rewrite the regions, place the batch's outputs and record them in the lock, judge
+        the claims: under the build lock, the slow part (rendering) first, then the files
+        replaced one after the other within milliseconds, so that Hugo rebuilds once."""
+        verdicts = []
+        placed = False
+        with signals.deferred(), build_lock(self.project.cache_dir):
+            batch = []
+            for pp, sp in self._stages():
+                if sp.action == "restore":
+                    entry = self.cache.get_entry(sp.key)  # verified: placing it cannot fail
+                    if entry is None:
+                        sp.action = "run"  # its cache entry went bad: run it
+                    else:
+                        batch.append((pp, sp, entry))
+            for pp in self.plans:
+                # what the lock will hold once the batch is placed
+                records = {**self.lock.get(pp.post.name, {}),
+                           **{sp.name: record(pp, sp, entry) for p, sp, entry in batch
+                              if p is pp}}
+                where = f"{pp.post.name}/regions"
+                written: list[tuple[Path, bytes]] = []
+                try:
+                    verdicts += write_sections(self.project, pp.post, records, pp.config,
+                                               pp.graph, self.cache.tmp, written)
+                    self.status.clear(where)
+                except REGION_ERRORS as e:
+                    self.say(f"   error {e}")
+                    self.status.fail(where, str(e))
+                for path, data in written:
+                    self.watcher.wrote(path, data)
+            for pp, sp, entry in batch:
+                try:
+                    place(self.project, self.cache, self.lock, pp, sp, entry,
+                          {n: self.cache.object_path(sha, n)
+                           for n, sha in entry["outputs"].items()})
+                except PublishError as e:
+                    self.status.fail(f"{pp.post.name}/{sp.name}", str(e))
+                    continue
+                sp.action, sp.reasons, sp.status = "skip", [], "restored"
+                placed = placed or bool(entry["outputs"])
+        self.status.set_claims([v.message() for v in verdicts if not v.holds])
+        for v in verdicts:
+            if not v.holds:
+                self.say(f" warning {v.message()}")
+        self.counts["published"] += 1
+        self.sections_due = False
+        if self.on_publish is not None:
+            self.on_publish(self.since, placed)
+
+
+def _work(job: Job, conn: multiprocessing.connection.Connection, parent: int) -> None:
+    """A worker process: run one stage, sending its progress and then its result."""
+    init_worker(parent)
+    last = 0.0
+
+    def progress(stage: str, desc: str, i: int, total: int | None) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS or i == total:
+            last = now
+            conn.send(("progress", desc, i, total))
+
+    context.progress_hook = progress
+    conn.send(("done", run_job(job)))
+    conn.close()

