@@ -67,8 +67,8 @@ serve: figures  ## serve the site on http://127.0.0.1:1313/ with live reload (bu
 
 PORT ?= 1313
 
-preview: setup  ## the post live on 127.0.0.1 (PORT=, PROFILE=): Hugo + the engine rebuilding what an edit makes stale
-	$(PY) -m figures_pipeline preview --port $(PORT) --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) --hugo $(HUGO)
+preview: setup  ## the post live on 127.0.0.1 (PORT=, PROFILE=, POST=): Hugo + the engine rebuilding what an edit makes stale
+	$(PY) -m figures_pipeline preview --port $(PORT) --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) --hugo $(HUGO) $(ONLY_POST)
 
 browser:  ## install Debian's chromium for the browser tests (when missing and apt-get is usable)
 	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
