@@ -124,6 +124,14 @@ window.InteractiveFigures = (() => {
     return `${p === 0 ? "0" : Number(p.toPrecision(digits)).toString()} %`;
   }
 
-  return { loadData, whenNear, reduceMotion, el, fit, palette, heatmap, normalise, arrows, cssVar,
+  /** Record the milliseconds since `began` of one frame's work on the figure (figure.ixFrameMs,
+   *  the last 200 frames): what the browser test reads to hold a frame under 16 ms. */
+  function timed(figure, began) {
+    const ms = figure.ixFrameMs || (figure.ixFrameMs = []);
+    ms.push(performance.now() - began);
+    if (ms.length > 200) ms.shift();
+  }
+
+  return { timed, loadData, whenNear, reduceMotion, el, fit, palette, heatmap, normalise, arrows, cssVar,
     percent };
 })();

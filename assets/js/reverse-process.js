@@ -67,6 +67,7 @@
 
     let frame = 0;
     function render() {
+      const began = performance.now();
       F.fit(left);
       F.fit(right);
       const s = times[frame], abar = M.abarAt(schedule, s);
@@ -94,6 +95,7 @@
         `${F.percent(d.value)} [${F.percent(d.lo)}, ${F.percent(d.hi)}] of the exact ` +
         `(E‖ε_θ − ε*‖² / E‖ε*‖² under q(x_${rev.field_t[frame]}), 95 % interval)${note}`;
       figure.dataset.t = String(s);
+      F.timed(figure, began);
     }
 
     let timer = null;

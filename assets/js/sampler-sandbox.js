@@ -3,7 +3,8 @@
 // steps, the step size, the mode weights (equal or the post's 3 : 1 pattern) and a seed, and
 // runs it on N particles, each step with the exact score of the ring (DiffusionMaths.run); the
 // particles move live over the exact density, and the modes' shares are drawn against the truth.
-// The same settings give the same run. Nothing runs by itself.
+// The same settings give the same run. Nothing runs by itself; under prefers-reduced-motion a run
+// shows only where it ends.
 "use strict";
 
 (() => {
@@ -160,10 +161,15 @@
       figure.dataset.state = "running";
       runButton.textContent = "Stop";
       readout.setAttribute("aria-live", "off");
-      const perFrame = Math.max(1, Math.ceil(current.total / (SECONDS * 60)));
+      // under prefers-reduced-motion the particles are drawn only where the run ends
+      const still = F.reduceMotion();
+      const perFrame = Math.max(1, Math.ceil(current.total / (still ? 20 : SECONDS * 60)));
+      if (still) draw();
       const tick = () => {
+        const began = performance.now();
         current.advance(perFrame);
-        draw();
+        if (!still) draw();
+        F.timed(figure, began);
         if (current.done < current.total) raf = requestAnimationFrame(tick);
         else finish();
       };
