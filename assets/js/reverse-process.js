@@ -11,7 +11,34 @@
   const GRID = 96; // heat-map pixels per side
   const FPS = 8; // frames per second of Play
 
-  function build(figure, data) {
+  /** The figure's canvases and controls, built at once (so the page does not shift when the
+   *  data arrives), disabled until it does. */
+  function layout(figure) {
+    const { el } = F;
+    const uid = figure.id || "reverse-process";
+    const ui = {
+      left: el("canvas", { class: "ix-canvas", role: "img", "aria-label": "Density of the trained DDPM's particles" }),
+      right: el("canvas", { class: "ix-canvas", role: "img", "aria-label": "Exact density q(x_t)" }),
+      slider: el("input", { type: "range", id: `${uid}-t`, min: 0, max: 1, step: 1, value: 0, disabled: true }),
+      play: el("button", { type: "button", class: "ix-button", "aria-pressed": "false",
+        "aria-controls": `${uid}-t`, text: "Play", disabled: true }),
+      toggle: el("input", { type: "checkbox", id: `${uid}-eps`, disabled: true }),
+      readout: el("p", { class: "ix-readout", "aria-live": "polite", text: "Loading the trained model's reverse process…" }),
+    };
+    figure.querySelector(".ix-body").append(
+      el("div", { class: "ix-panels" },
+        el("div", { class: "ix-panel" }, ui.left, el("span", { class: "ix-label", text: "trained DDPM, xₜ" })),
+        el("div", { class: "ix-panel" }, ui.right, el("span", { class: "ix-label", text: "exact q(xₜ)" }))),
+      el("div", { class: "ix-controls" },
+        ui.play,
+        el("label", { for: `${uid}-t`, class: "ix-slider" }, "t from T to 0 ", ui.slider),
+        el("label", { for: `${uid}-eps`, class: "ix-check" }, ui.toggle, " show the ε field (learned left, exact right)")),
+      ui.readout);
+    figure.hidden = false;
+    return ui;
+  }
+
+  function start(figure, ui, data) {
     const rev = data.reverse, dd = data.ddpm;
     const schedule = M.makeSchedule(dd.T, dd.schedule, dd.beta_start, dd.beta_end);
     const mix = M.fromData(data.mixture);
@@ -22,26 +49,9 @@
     const G = rev.field_grid, limits = data.limits;
     const colours = F.palette(data.density.colormap);
     const gridAxis = M.linspace(limits[0], limits[1], G); // blog.plots.density.grid
-
-    const { el } = F;
-    const uid = figure.id || "reverse-process";
-    const left = el("canvas", { class: "ix-canvas", role: "img" });
-    const right = el("canvas", { class: "ix-canvas", role: "img" });
-    const slider = el("input", { type: "range", id: `${uid}-t`, min: 0, max: frames - 1, step: 1,
-      value: 0 });
-    const play = el("button", { type: "button", class: "ix-button", "aria-pressed": "false",
-      "aria-controls": `${uid}-t`, text: "Play" });
-    const toggle = el("input", { type: "checkbox", id: `${uid}-eps` });
-    const readout = el("p", { class: "ix-readout", "aria-live": "polite" });
-    figure.querySelector(".ix-body").append(
-      el("div", { class: "ix-panels" },
-        el("div", { class: "ix-panel" }, left, el("span", { class: "ix-label", text: "trained DDPM, x_t" })),
-        el("div", { class: "ix-panel" }, right, el("span", { class: "ix-label", text: "exact q(x_t)" }))),
-      el("div", { class: "ix-controls" },
-        play,
-        el("label", { for: `${uid}-t`, class: "ix-slider" }, "t from T to 0 ", slider),
-        el("label", { for: `${uid}-eps`, class: "ix-check" }, toggle, " show the ε field (learned left, exact right)")),
-      readout);
+    const { left, right, slider, play, toggle, readout } = ui;
+    slider.max = String(frames - 1);
+    for (const e of [slider, play, toggle]) e.disabled = false;
 
     const exactCache = new Map();
     function exactAt(i, h) {
@@ -76,7 +86,7 @@
       const [cm, ce] = F.normalise([model, exactAt(frame, h)], data.density.gamma);
       F.heatmap(left, cm, GRID, colours);
       F.heatmap(right, ce, GRID, colours);
-      let note = "";
+      let at = "";
       if (toggle.checked) {
         const f = fieldAt(frame);
         let top = 1e-12;
@@ -84,23 +94,22 @@
         const scale = 0.9 * (limits[1] - limits[0]) / (G - 1) / top; // longest arrow: 0.9 cell
         F.arrows(left, limits, f.learned, scale, F.cssVar(figure, "--ix-model"));
         F.arrows(right, limits, f.exact, scale, F.cssVar(figure, "--ix-exact"));
-        if (f.s !== s) note = ` (ε at t = ${f.s}, the sampler's last step)`;
       }
+      if (rev.field_t[frame] !== s) at = ` (at t = ${rev.field_t[frame]}, the last step)`;
       const d = rev.discrepancy[frame];
       const text = `t = ${s} of ${dd.T}`;
       slider.setAttribute("aria-valuetext", `${text}, ᾱ_t = ${abar.toFixed(3)}`);
       left.setAttribute("aria-label", `Density of the trained DDPM's particles at ${text}`);
       right.setAttribute("aria-label", `Exact density q(x_t) at ${text}`);
-      readout.textContent = `${text} · ᾱ_t = ${abar.toFixed(3)} · learned ε off by ` +
-        `${F.percent(d.value)} [${F.percent(d.lo)}, ${F.percent(d.hi)}] of the exact ` +
-        `(E‖ε_θ − ε*‖² / E‖ε*‖² under q(x_${rev.field_t[frame]}), 95 % interval)${note}`;
+      readout.textContent = `${text} · ᾱ_t = ${abar.toFixed(3)} · ε error${at} ` +
+        `${F.percent(d.value)} [${F.percent(d.lo)}, ${F.percent(d.hi)}]`;
       figure.dataset.t = String(s);
       F.timed(figure, began);
     }
 
     let timer = null;
     function setPlaying(on) {
-      if (on && frame === frames - 1) frame = 0;
+      if (on && frame === frames - 1) { frame = 0; slider.value = "0"; }
       play.textContent = on ? "Pause" : "Play";
       play.setAttribute("aria-pressed", String(on));
       readout.setAttribute("aria-live", on ? "off" : "polite"); // announce where it stopped
@@ -118,12 +127,12 @@
     toggle.addEventListener("change", render);
     play.addEventListener("click", () => setPlaying(timer === null));
     new ResizeObserver(() => render()).observe(left);
-    figure.hidden = false;
     render();
   }
 
   document.querySelectorAll("figure.interactive[data-figure='reverse-process']").forEach((figure) => {
-    F.whenNear(figure, () => F.loadData(figure.dataset.src).then((d) => build(figure, d))
-      .catch((e) => console.warn(`reverse-process: ${e.message}`)));
+    const ui = layout(figure);
+    F.whenNear(figure, () => F.loadData(figure.dataset.src).then((d) => start(figure, ui, d))
+      .catch((e) => { ui.readout.textContent = `The data could not be loaded (${e.message}).`; }));
   });
 })();

@@ -16,17 +16,22 @@
   const LABELS = { langevin: "plain Langevin", annealed: "annealed Langevin",
     ddpm: "DDPM ancestral", ddim: "DDIM (η = 0)" };
 
-  /** The sampler's defaults from the post's config, and what its two knobs mean. */
+  /** What each sampler's two knobs mean: [steps, step size]. */
+  const KNOBS = {
+    langevin: ["steps", "step size α"],
+    annealed: ["steps per level M", "step size ε (α_i = ε σ_i² / σ_L²)"],
+    ddpm: ["steps T", "step size (set by β_t)"],
+    ddim: ["steps S", "step size (set by β_t)"],
+  };
+
+  /** The sampler's defaults from the post's config: steps and step size (null: none). */
   function defaults(sampler, data) {
     const sc = data.score, dd = data.ddpm;
     return {
-      langevin: { steps: sc.langevin_steps, stepSize: sc.langevin_step, stepsLabel: "steps",
-        sizeLabel: "step size α" },
-      annealed: { steps: sc.n_steps_each, stepSize: sc.step_lr, stepsLabel: "steps per level M",
-        sizeLabel: "step size ε (α_i = ε σ_i² / σ_L²)" },
-      ddpm: { steps: dd.T, stepSize: null, stepsLabel: "steps T", sizeLabel: "step size (set by β_t)" },
-      ddim: { steps: dd.ddim_steps, stepSize: null, stepsLabel: `steps S (≤ ${dd.T})`,
-        sizeLabel: "step size (set by β_t)" },
+      langevin: { steps: sc.langevin_steps, stepSize: sc.langevin_step },
+      annealed: { steps: sc.n_steps_each, stepSize: sc.step_lr },
+      ddpm: { steps: dd.T, stepSize: null },
+      ddim: { steps: dd.ddim_steps, stepSize: null },
     }[sampler];
   }
 
@@ -36,39 +41,56 @@
     return [Math.max(0, c - half), Math.min(1, c + half)];
   }
 
-  function build(figure, data) {
+  /** The sandbox's canvases and controls, built at once (so the page does not shift when the
+   *  data arrives), disabled until it does; the default sampler is annealed Langevin. */
+  function layout(figure) {
     const { el } = F;
     const uid = figure.id || "sampler-sandbox";
-    const colours = F.palette(data.density.colormap);
-    const limits = data.limits;
-    const plane = el("canvas", { class: "ix-canvas ix-plane", role: "img" });
-    const bars = el("canvas", { class: "ix-bars", role: "img" });
-    const sampler = el("select", { id: `${uid}-sampler` },
-      ...M.SAMPLERS.map((s) => el("option", { value: s, text: LABELS[s] })));
-    const steps = el("input", { type: "number", id: `${uid}-steps`, min: 1, max: 5000, step: 1,
-      inputmode: "numeric" });
-    const size = el("input", { type: "range", id: `${uid}-size`, min: -6, max: -1, step: 0.1 });
-    const sizeOut = el("output", { for: `${uid}-size` });
-    const seed = el("input", { type: "number", id: `${uid}-seed`, min: 0, max: 4294967295, step: 1,
-      value: 0, inputmode: "numeric" });
-    const weightRadios = [["equal", "equal"], ["pattern", data.langevin_weights.join(" : ")]].map(
-      ([value, text]) => el("label", { class: "ix-check" },
-        el("input", { type: "radio", name: `${uid}-weights`, value, checked: value === "pattern" }), ` ${text}`));
-    const runButton = el("button", { type: "button", class: "ix-button", text: "Run" });
-    const stepsLabel = el("span"), sizeLabel = el("span");
-    const readout = el("p", { class: "ix-readout", "aria-live": "polite" });
+    const ui = {
+      uid,
+      plane: el("canvas", { class: "ix-canvas ix-plane", role: "img", "aria-label": "Particles of the sampler" }),
+      bars: el("canvas", { class: "ix-bars", role: "img", "aria-label": "Share of the particles nearest each mode" }),
+      sampler: el("select", { id: `${uid}-sampler`, disabled: true },
+        ...M.SAMPLERS.map((s) => el("option", { value: s, text: LABELS[s], selected: s === "annealed" }))),
+      steps: el("input", { type: "number", id: `${uid}-steps`, min: 1, max: 5000, step: 1,
+        inputmode: "numeric", disabled: true }),
+      size: el("input", { type: "range", id: `${uid}-size`, min: -6, max: -1, step: 0.1, disabled: true }),
+      sizeOut: el("output", { for: `${uid}-size` }),
+      seed: el("input", { type: "number", id: `${uid}-seed`, min: 0, max: 4294967295, step: 1,
+        value: 0, inputmode: "numeric", disabled: true }),
+      radios: ["equal", "pattern"].map((value) => el("input", { type: "radio", name: `${uid}-weights`,
+        value, checked: value === "pattern", disabled: true })),
+      patternText: el("span", { text: " unequal" }),
+      run: el("button", { type: "button", class: "ix-button", text: "Run", disabled: true }),
+      stepsLabel: el("span", { text: KNOBS.annealed[0] }),
+      sizeLabel: el("span", { text: KNOBS.annealed[1] }),
+      readout: el("p", { class: "ix-readout", "aria-live": "polite", text: "Loading the sandbox…" }),
+    };
     figure.querySelector(".ix-body").append(
       el("div", { class: "ix-sandbox" },
-        el("div", { class: "ix-panel" }, plane),
+        el("div", { class: "ix-panel" }, ui.plane),
         el("div", { class: "ix-controls ix-stack" },
-          el("label", { for: `${uid}-sampler` }, "sampler ", sampler),
-          el("label", { for: `${uid}-steps` }, stepsLabel, " ", steps),
-          el("label", { for: `${uid}-size` }, sizeLabel, " ", size, " ", sizeOut),
-          el("fieldset", {}, el("legend", { text: "mode weights" }), ...weightRadios),
-          el("label", { for: `${uid}-seed` }, "seed ", seed),
-          runButton)),
-      el("div", { class: "ix-panel ix-bars-panel" }, bars),
-      readout);
+          el("label", { for: `${uid}-sampler` }, "sampler ", ui.sampler),
+          el("label", { for: `${uid}-steps` }, ui.stepsLabel, " ", ui.steps),
+          el("label", { for: `${uid}-size` }, ui.sizeLabel, " ", ui.size, " ", ui.sizeOut),
+          el("fieldset", {}, el("legend", { text: "mode weights" }),
+            el("label", { class: "ix-check" }, ui.radios[0], " equal"),
+            el("label", { class: "ix-check" }, ui.radios[1], ui.patternText)),
+          el("label", { for: `${uid}-seed` }, "seed ", ui.seed),
+          ui.run)),
+      el("div", { class: "ix-panel ix-bars-panel" }, ui.bars),
+      ui.readout);
+    figure.hidden = false;
+    return ui;
+  }
+
+  function start(figure, ui, data) {
+    const colours = F.palette(data.density.colormap);
+    const limits = data.limits;
+    const { uid, plane, bars, sampler, steps, size, sizeOut, seed, stepsLabel, sizeLabel, readout } = ui;
+    const runButton = ui.run;
+    ui.patternText.textContent = ` ${data.langevin_weights.join(" : ")}`;
+    for (const e of [sampler, steps, size, seed, runButton, ...ui.radios]) e.disabled = false;
 
     const settings = () => ({
       sampler: sampler.value,
@@ -81,8 +103,7 @@
 
     function showKnobs(reset) {
       const d = defaults(sampler.value, data);
-      stepsLabel.textContent = d.stepsLabel;
-      sizeLabel.textContent = d.sizeLabel;
+      [stepsLabel.textContent, sizeLabel.textContent] = KNOBS[sampler.value];
       steps.max = sampler.value === "ddim" ? data.ddpm.T : 5000;
       if (reset) {
         steps.value = String(d.steps);
@@ -153,7 +174,7 @@
       plane.setAttribute("aria-label", `${N} particles after ${LABELS[s.sampler]}: ${what}`);
     }
 
-    function start() {
+    function begin() {
       const s = settings();
       mix = target(s);
       drawBackdrop(mix);
@@ -203,16 +224,15 @@
     size.addEventListener("input", () => showKnobs(false));
     for (const e of [steps, size, seed, ...figure.querySelectorAll(`input[name='${uid}-weights']`)])
       e.addEventListener("change", idle);
-    runButton.addEventListener("click", () => (raf ? finish() : start()));
+    runButton.addEventListener("click", () => (raf ? finish() : begin()));
     new ResizeObserver(() => { if (backdrop) draw(); }).observe(plane);
-    sampler.value = "annealed";
     showKnobs(true);
-    figure.hidden = false;
     idle();
   }
 
   document.querySelectorAll("figure.interactive[data-figure='sampler-sandbox']").forEach((figure) => {
-    F.whenNear(figure, () => F.loadData(figure.dataset.src).then((d) => build(figure, d))
-      .catch((e) => console.warn(`sampler-sandbox: ${e.message}`)));
+    const ui = layout(figure);
+    F.whenNear(figure, () => F.loadData(figure.dataset.src).then((d) => start(figure, ui, d))
+      .catch((e) => { ui.readout.textContent = `The data could not be loaded (${e.message}).`; }));
   });
 })();
