@@ -258,7 +258,8 @@ def encode_array(values: np.ndarray, lo: float, hi: float, dtype: str = "uint8")
     import base64
 
     if dtype not in _ARRAY_TYPES:
-        raise ValueError(f"encode_array: dtype must be one of {sorted(_ARRAY_TYPES)}, got {dtype!r}")
+        raise ValueError(f"encode_array: dtype must be one of {sorted(_ARRAY_TYPES)}, "
+                         f"got {dtype!r}")
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ValueError(f"encode_array: need finite lo < hi, got [{lo}, {hi}]")
     values = np.asarray(values, dtype=np.float64)

@@ -29,6 +29,7 @@ FRAME_BUDGET_MS = 16.0  # one frame at 60 Hz
 WEIGHT_BUDGET = 150_000  # bytes, gzipped: the figures' script and data together
 N_POINTS = 1000  # random points of the closed-form comparison
 RTOL = 1e-9
+BROWSER = pytest.mark.browser  # (and slow: the site is the post built from code)
 
 
 # --- the build's side: the data writer and the stage ----------------------------------------------
@@ -42,7 +43,8 @@ def test_encode_array_round_trips_to_within_half_a_step():
     assert clipped.tolist() == [-1.0, 1.0]
 
 
-@pytest.mark.parametrize("args", [((1.0,), 1.0, -1.0), ((np.nan,), 0.0, 1.0), ((0.5,), 0.0, 1.0, "int8")])
+@pytest.mark.parametrize("args", [((1.0,), 1.0, -1.0), ((np.nan,), 0.0, 1.0),
+                                  ((0.5,), 0.0, 1.0, "int8")])
 def test_encode_array_refuses_what_it_cannot_hold(args):
     values, lo, hi, *dtype = args
     with pytest.raises(ValueError, match="encode_array"):
@@ -93,6 +95,8 @@ def gif_frames(fast_post, config) -> int:
     return load_config(path, profile=config.profile).values["post"]["gif_frames"]
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_data_holds_the_configs_mixture_and_schedule(data, config):
     m = ring(config.mixture.k, config.mixture.radius, config.mixture.std)
     assert np.array_equal(np.array(data["mixture"]["means"]), m.means)
@@ -106,6 +110,8 @@ def test_the_data_holds_the_configs_mixture_and_schedule(data, config):
     assert data["score"]["step_lr"] == config.score.step_lr
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_data_holds_the_animations_particles_and_an_interval_per_frame(data, config,
                                                                           gif_frames):
     rev = data["reverse"]
@@ -121,7 +127,7 @@ def test_the_data_holds_the_animations_particles_and_an_interval_per_frame(data,
     assert rev["discrepancy"][0]["hi"] < rev["discrepancy"][-1]["lo"]
 
 
-# --- the page: figures built, maths equal to Python -------------------------------------------------
+# --- the page: figures built, maths equal to Python ----------------------------------------------
 @pytest.fixture(scope="module")
 def post(browser, site_url):
     v = visit(browser, site_url + POST_PATH)
@@ -166,6 +172,8 @@ _EVAL_MIXTURES = """([d, pts, abars, sigmas, pattern]) => {
 }"""
 
 
+@pytest.mark.slow
+@BROWSER
 @pytest.mark.parametrize("weighted", [False, True], ids=["equal", "3:1"])
 def test_the_pages_density_and_score_equal_pythons_at_every_noise_level(post, data, weighted):
     pattern = data["langevin_weights"] if weighted else None
@@ -190,17 +198,23 @@ def test_the_pages_density_and_score_equal_pythons_at_every_noise_level(post, da
         assert_close(got["score"], q.score(pts), f"{key} score", floor=1e-300)
 
 
-@pytest.mark.parametrize("T,kind", [(1000, "linear"), (200, "linear"), (1000, "cosine"), (37, "cosine")])
+@pytest.mark.parametrize("T,kind", [(1000, "linear"), (200, "linear"), (1000, "cosine"),
+                                    (37, "cosine")])
+@pytest.mark.slow
+@BROWSER
 def test_the_pages_schedule_equals_blog_ddpm(post, T, kind):
     py = ddpm.make_schedule(T, kind)
     js = post.page.evaluate("""([T, kind]) => Object.fromEntries(Object.entries(
-        DiffusionMaths.makeSchedule(T, kind)).filter(([k]) => k !== "T").map(([k, v]) => [k, Array.from(v)]))""",
+        DiffusionMaths.makeSchedule(T, kind)).filter(([k]) => k !== "T")
+        .map(([k, v]) => [k, Array.from(v)]))""",
                             [T, kind])
     assert set(js) == {f for f in py.__dataclass_fields__}
     for name, values in js.items():
         assert_close(values, getattr(py, name).numpy(), f"{kind} T={T} {name}", floor=1e-300)
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_pages_ddim_steps_and_sigma_ladder_equal_pythons(post, data):
     for T, S, spacing in [(1000, 50, "quadratic"), (1000, 10, "uniform"), (200, 20, "quadratic"),
                           (200, 200, "quadratic"), (7, 3, "uniform")]:
@@ -213,12 +227,16 @@ def test_the_pages_ddim_steps_and_sigma_ladder_equal_pythons(post, data):
                  "sigma ladder")
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_pages_decoder_reads_what_the_build_wrote(post, data):
     enc = data["reverse"]["eps"]
     js = post.page.evaluate("e => Array.from(DiffusionMaths.decodeArray(e))", enc)
     assert_close(js, decode_array(enc).ravel(), "decoded eps", floor=1e-12)
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_seeded_generator_repeats_and_is_standard_normal(post):
     a, b, c = post.page.evaluate("""() => [1, 1, 2].map((s) => {
         const r = DiffusionMaths.rng(s); return Array.from({length: 20000}, r.normal); })""")
@@ -231,7 +249,8 @@ def test_the_seeded_generator_repeats_and_is_standard_normal(post):
 def canvas_pixels(page, selector: str) -> np.ndarray:
     """(H, W, 3) uint8 of a canvas's backing store."""
     w, h, flat = page.eval_on_selector(selector, """c => { const d = c.getContext("2d")
-        .getImageData(0, 0, c.width, c.height).data; return [c.width, c.height, Array.from(d)]; }""")
+        .getImageData(0, 0, c.width, c.height).data;
+        return [c.width, c.height, Array.from(d)]; }""")
     return np.array(flat, np.uint8).reshape(h, w, 4)[..., :3]
 
 
@@ -257,6 +276,8 @@ EXACT = "#reverse-process .ix-panel:nth-child(2) canvas"
 LEARNED = "#reverse-process .ix-panel:nth-child(1) canvas"
 
 
+@pytest.mark.slow
+@BROWSER
 def test_moving_the_slider_changes_both_panels_and_the_readout(post):
     page = post.page
     move_slider(page, 0)
@@ -268,6 +289,8 @@ def test_moving_the_slider_changes_both_panels_and_the_readout(post):
     assert page.text_content("#reverse-process .ix-readout") != text
 
 
+@pytest.mark.slow
+@BROWSER
 def test_at_t_0_the_exact_panels_brightest_pixels_sit_on_the_mode_centres(post, data):
     page = post.page
     move_slider(page, len(data["reverse"]["t"]) - 1)
@@ -282,6 +305,8 @@ def test_at_t_0_the_exact_panels_brightest_pixels_sit_on_the_mode_centres(post, 
     assert (dist.min(0) < 0.5 * w).all(), "a centre without a bright pixel on it"
 
 
+@pytest.mark.slow
+@BROWSER
 def test_at_t_T_the_exact_panel_is_a_single_centred_blob(post, data):
     page = post.page
     move_slider(page, 0)
@@ -293,9 +318,11 @@ def test_at_t_T_the_exact_panel_is_a_single_centred_blob(post, data):
     assert bright.max() < 1.2 and np.linalg.norm(xy[lum >= 0.9 * lum.max()].mean(0)) < 0.1
     # brightness falls with the distance from the centre: one blob, no ring
     rings = [lum[(r >= a) & (r < a + 0.25)].mean() for a in np.arange(0, 2.75, 0.25)]
-    assert all(b < a for a, b in zip(rings, rings[1:]))
+    assert all(b < a for a, b in zip(rings, rings[1:], strict=False))
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_eps_toggle_draws_arrows_on_both_panels(post):
     page = post.page
     move_slider(page, 10)
@@ -309,6 +336,8 @@ def test_the_eps_toggle_draws_arrows_on_both_panels(post):
         assert 0.005 < changed < 0.5  # arrows drawn over the heat map, not a new picture
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_slider_is_keyboard_operable_and_announces_t(post, data):
     page = post.page
     move_slider(page, 0)
@@ -321,6 +350,8 @@ def test_the_slider_is_keyboard_operable_and_announces_t(post, data):
     assert page.get_attribute("#reverse-process .ix-readout", "aria-live") == "polite"
 
 
+@pytest.mark.slow
+@BROWSER
 def test_play_runs_the_frames_and_pause_stops_them(post):
     page = post.page
     move_slider(page, 0)
@@ -334,7 +365,7 @@ def test_play_runs_the_frames_and_pause_stops_them(post):
     assert page.get_attribute("#reverse-process button.ix-button", "aria-pressed") == "false"
 
 
-# --- the sandbox ------------------------------------------------------------------------------------
+# --- the sandbox ---------------------------------------------------------------------------------
 def sandbox_run(page, sampler: str, weights: str = "pattern", seed: int = 0) -> float:
     """Set the sandbox, press Run, wait for the end; the heavy modes' share."""
     page.select_option("#sampler-sandbox-sampler", sampler)
@@ -346,6 +377,8 @@ def sandbox_run(page, sampler: str, weights: str = "pattern", seed: int = 0) -> 
     return float(page.get_attribute("#sampler-sandbox", "data-heavy-share"))
 
 
+@pytest.mark.slow
+@BROWSER
 def test_annealed_langevin_finds_the_3_to_1_weights_and_plain_langevin_does_not(post, data):
     page = post.page
     annealed = sandbox_run(page, "annealed")
@@ -358,6 +391,8 @@ def test_annealed_langevin_finds_the_3_to_1_weights_and_plain_langevin_does_not(
     assert "heavy modes hold" in page.text_content("#sampler-sandbox .ix-readout")
 
 
+@pytest.mark.slow
+@BROWSER
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
 def test_ddpm_and_ddim_with_the_exact_score_find_the_weights(post, sampler):
     share = sandbox_run(post.page, sampler)
@@ -365,6 +400,8 @@ def test_ddpm_and_ddim_with_the_exact_score_find_the_weights(post, sampler):
     assert abs(share - truth) < 0.05
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_same_settings_give_the_same_run(post):
     page = post.page
     plane = "#sampler-sandbox canvas.ix-plane"
@@ -377,6 +414,8 @@ def test_the_same_settings_give_the_same_run(post):
     assert not np.array_equal(first, canvas_pixels(page, plane))
 
 
+@pytest.mark.slow
+@BROWSER
 def test_every_control_is_labelled(post):
     unnamed = post.page.evaluate("""() => [...document.querySelectorAll(
         "figure.interactive :is(input, select, button)")].filter((e) => !(
@@ -388,11 +427,13 @@ def test_every_control_is_labelled(post):
     assert n >= 9
 
 
-# --- smooth, light, without errors -------------------------------------------------------------------
+# --- smooth, light, without errors ---------------------------------------------------------------
 def frame_times_ms(page, name: str) -> list[float]:
     return page.eval_on_selector(f"#{name}", "f => (f.ixFrameMs || []).slice()")
 
 
+@pytest.mark.slow
+@BROWSER
 def test_a_slider_move_and_a_sandbox_frame_take_under_16_ms(post, data, capsys):
     """The medians of the frames' work: a slider move (with the eps field drawn), and a sandbox
     frame (annealed Langevin on 2,000 particles: its steps of that frame and the drawing), plus
@@ -410,16 +451,21 @@ def test_a_slider_move_and_a_sandbox_frame_take_under_16_ms(post, data, capsys):
     sandbox = statistics.median(frame_times_ms(page, "sampler-sandbox"))
     step = page.evaluate("""(d) => {
         const M = DiffusionMaths, m = M.fromData(d.mixture, d.langevin_weights);
-        const run = M.run(m, {sampler: "annealed", steps: 100, stepSize: d.score.step_lr}, d, 2000, 1);
+        const s = {sampler: "annealed", steps: 100, stepSize: d.score.step_lr};
+        const run = M.run(m, s, d, 2000, 1);
         const ms = [];
-        for (let i = 0; i < 60; i++) { const t = performance.now(); run.advance(1); ms.push(performance.now() - t); }
+        for (let i = 0; i < 60; i++) {
+          const t = performance.now(); run.advance(1); ms.push(performance.now() - t); }
         ms.sort((a, b) => a - b); return ms[30]; }""", data)
     with capsys.disabled():
-        print(f"\n[interactive] medians: slider move {slider:.2f} ms, sandbox frame {sandbox:.2f} ms, "
+        print(f"\n[interactive] medians: slider move {slider:.2f} ms, "
+              f"sandbox frame {sandbox:.2f} ms, "
               f"one step of 2,000 particles {step:.2f} ms")
     assert slider < FRAME_BUDGET_MS and sandbox < FRAME_BUDGET_MS and step < FRAME_BUDGET_MS
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_figures_script_and_data_weigh_at_most_150_kb_gzipped(site_build):
     html = (site_build.public / POST_PATH / "index.html").read_text(encoding="utf-8")
     scripts = re.findall(r'src="?(/?js/interactive[^" >]*\.js)', html)
@@ -429,10 +475,14 @@ def test_the_figures_script_and_data_weigh_at_most_150_kb_gzipped(site_build):
     assert sum(sizes.values()) <= WEIGHT_BUDGET, sizes
 
 
+@pytest.mark.slow
+@BROWSER
 def test_the_figures_load_without_console_errors(post):
     assert post.problems == []
 
 
+@pytest.mark.slow
+@BROWSER
 @pytest.mark.parametrize("width,scheme", [(375, "dark"), (375, "light"), (1280, "dark")])
 def test_the_figures_fit_a_phone_and_follow_the_colour_scheme(browser, site_url, width, scheme):
     v = visit(browser, site_url + POST_PATH, width=width, scheme=scheme)
@@ -444,7 +494,8 @@ def test_the_figures_fit_a_phone_and_follow_the_colour_scheme(browser, site_url,
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
         for control in page.locator(f"#{name} :is(input, select, button)").all():
             b = control.bounding_box()
-            assert b["x"] >= 0 and b["x"] + b["width"] <= width, control.evaluate("e => e.outerHTML")
+            html = control.evaluate("e => e.outerHTML")
+            assert b["x"] >= 0 and b["x"] + b["width"] <= width, html
     colours = page.eval_on_selector("#sampler-sandbox button.ix-button", """b => [
         getComputedStyle(b).color, getComputedStyle(b).backgroundColor,
         getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor]""")
@@ -453,6 +504,8 @@ def test_the_figures_fit_a_phone_and_follow_the_colour_scheme(browser, site_url,
     page.context.close()
 
 
+@pytest.mark.slow
+@BROWSER
 def test_reduced_motion_plays_nothing_by_itself(browser, site_url):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
@@ -465,7 +518,10 @@ def test_reduced_motion_plays_nothing_by_itself(browser, site_url):
     context.close()
 
 
-def test_without_javascript_the_static_figures_stay_and_the_interactive_ones_hide(browser, site_url):
+@pytest.mark.slow
+@BROWSER
+def test_without_javascript_the_static_figures_stay_and_the_interactive_ones_hide(browser,
+                                                                                  site_url):
     v = visit(browser, site_url + POST_PATH, js=False)
     page = v.page
     for name in FIGURES:

@@ -212,7 +212,7 @@ def test_post_reads_without_javascript(browser, site_url):
     assert v.page.locator(".katex").count() > 0
     scripts = v.page.eval_on_selector_all("script", "ss => ss.map(s => s.src)")
     assert all(re.search(r"/js/(animation|interactive)\.", s) for s in scripts), \
-        "the scripts: the animation's player and the interactive figures (tests/test_interactive.py)"
+        "the scripts: the animation's player, the interactive figures (tests/test_interactive.py)"
     v.page.context.close()
 
 
