@@ -402,6 +402,20 @@ def test_ddpm_and_ddim_with_the_exact_score_find_the_weights(post, sampler):
 
 @pytest.mark.slow
 @BROWSER
+def test_too_large_a_langevin_step_breaks_the_sampler_and_says_so(post):
+    page = post.page
+    page.select_option("#sampler-sandbox-sampler", "langevin")
+    page.eval_on_selector("#sampler-sandbox-size", """e => { e.value = e.max;
+        e.dispatchEvent(new Event("input")); e.dispatchEvent(new Event("change")); }""")
+    assert page.text_content("#sampler-sandbox-size + output") == "0.10"
+    page.click("#sampler-sandbox button.ix-button")
+    page.wait_for_selector("#sampler-sandbox[data-state='done']", timeout=120_000)
+    assert "particles diverged" in page.text_content("#sampler-sandbox .ix-readout")
+    page.select_option("#sampler-sandbox-sampler", "annealed")  # back to the defaults
+
+
+@pytest.mark.slow
+@BROWSER
 def test_the_same_settings_give_the_same_run(post):
     page = post.page
     plane = "#sampler-sandbox canvas.ix-plane"

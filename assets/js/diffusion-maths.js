@@ -287,11 +287,14 @@ window.DiffusionMaths = (() => {
   }
 
   // --- reading the results -----------------------------------------------------------------------
-  /** Share of the points nearest to each centre mu_k (blog.metrics.nearest_mode). */
+  /** Share of the points nearest to each centre mu_k (blog.metrics.nearest_mode); a point that
+   *  is no longer finite (a sampler that diverged) is nearest to none, so the shares then sum
+   *  to less than one. */
   function modeShares(m, x) {
     const counts = new Float64Array(m.K);
     const n = x.length / 2;
     for (let i = 0; i < x.length; i += 2) {
+      if (!Number.isFinite(x[i]) || !Number.isFinite(x[i + 1])) continue;
       let best = 0, bestD = Infinity;
       for (let k = 0; k < m.K; k++) {
         const dx = x[i] - m.mx[k], dy = x[i + 1] - m.my[k], d = dx * dx + dy * dy;

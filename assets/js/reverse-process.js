@@ -75,11 +75,15 @@
       return { learned, exact, s };
     }
 
+    // the arrows' colours, read when the toggle changes (not per frame: reading styles after the
+    // readout changed would make the browser restyle the whole post)
+    let paint = null;
+    const readPaint = () => { paint = { model: F.cssVar(figure, "--ix-model"), exact: F.cssVar(figure, "--ix-exact") }; };
+    readPaint();
+
     let frame = 0;
     function render() {
       const began = performance.now();
-      F.fit(left);
-      F.fit(right);
       const s = times[frame], abar = M.abarAt(schedule, s);
       const h = Math.max(data.density.kde_min, data.density.kde_scale * Math.sqrt(1 - abar));
       const model = M.kdeGrid(particles.subarray(frame * perFrame, (frame + 1) * perFrame), limits, GRID, h);
@@ -92,8 +96,8 @@
         let top = 1e-12;
         for (const a of [...f.learned, ...f.exact]) top = Math.max(top, Math.hypot(a[2], a[3]));
         const scale = 0.9 * (limits[1] - limits[0]) / (G - 1) / top; // longest arrow: 0.9 cell
-        F.arrows(left, limits, f.learned, scale, F.cssVar(figure, "--ix-model"));
-        F.arrows(right, limits, f.exact, scale, F.cssVar(figure, "--ix-exact"));
+        F.arrows(left, limits, f.learned, scale, paint.model);
+        F.arrows(right, limits, f.exact, scale, paint.exact);
       }
       if (rev.field_t[frame] !== s) at = ` (at t = ${rev.field_t[frame]}, the last step)`;
       const d = rev.discrepancy[frame];
@@ -124,10 +128,13 @@
       }, 1000 / FPS);
     }
     slider.addEventListener("input", () => { frame = Number(slider.value); render(); });
-    toggle.addEventListener("change", render);
+    toggle.addEventListener("change", () => { readPaint(); render(); });
     play.addEventListener("click", () => setPlaying(timer === null));
-    new ResizeObserver(() => render()).observe(left);
-    render();
+    // canvases are sized when their box changes, not per frame (reading the layout after the
+    // readout changed would make the browser lay the post out again)
+    const resize = () => { F.fit(left); F.fit(right); render(); };
+    new ResizeObserver(resize).observe(left);
+    resize();
   }
 
   document.querySelectorAll("figure.interactive[data-figure='reverse-process']").forEach((figure) => {

@@ -115,7 +115,11 @@
       size.setAttribute("aria-valuetext", size.disabled ? "set by the schedule" : v);
     }
 
-    let current = null, mix = null, backdrop = null, raf = 0;
+    let current = null, mix = null, backdrop = null, raf = 0, paint = null;
+    // the scheme's colours, read when a run starts or stops (not per frame: reading styles after
+    // the DOM changed would make the browser restyle the whole post)
+    const readPaint = () => ({ particle: F.cssVar(figure, "--ix-particle"),
+      model: F.cssVar(figure, "--ix-model"), exact: F.cssVar(figure, "--ix-exact") });
     function drawBackdrop(m) {
       const p = M.densityGrid(m, limits, GRID);
       const [c] = F.normalise([p], data.density.gamma);
@@ -123,13 +127,11 @@
     }
 
     function draw() {
-      F.fit(plane);
-      F.fit(bars);
       F.heatmap(plane, backdrop, GRID, colours);
       const ctx = plane.getContext("2d");
       const [lo, hi] = limits, px = plane.width / (hi - lo);
       const r = Math.max(1, plane.width / 260);
-      ctx.fillStyle = F.cssVar(figure, "--ix-particle");
+      ctx.fillStyle = paint.particle;
       if (current) {
         const x = current.x;
         for (let i = 0; i < x.length; i += 2) ctx.fillRect((x[i] - lo) * px - r / 2, (hi - x[i + 1]) * px - r / 2, r, r);
@@ -144,9 +146,9 @@
       const shares = current ? M.modeShares(mix, current.x) : new Array(K).fill(0);
       const top = Math.max(...mix.weights, ...shares) * 1.15;
       const bw = W / K;
-      ctx.fillStyle = F.cssVar(figure, "--ix-model");
+      ctx.fillStyle = paint.model;
       shares.forEach((s, k) => ctx.fillRect(k * bw + bw * 0.2, H * (1 - s / top), bw * 0.6, H * s / top));
-      ctx.strokeStyle = F.cssVar(figure, "--ix-exact");
+      ctx.strokeStyle = paint.exact;
       ctx.lineWidth = Math.max(2, H / 40);
       mix.weights.forEach((w, k) => {
         ctx.beginPath();
@@ -154,9 +156,13 @@
         ctx.lineTo(k * bw + bw * 0.92, H * (1 - w / top));
         ctx.stroke();
       });
+      return shares;
+    }
+
+    function describeShares() {
+      const shares = current ? M.modeShares(mix, current.x) : new Array(mix.K).fill(0);
       bars.setAttribute("aria-label", "Share of the particles nearest each mode (bars) against " +
         "the true weights (lines): " + shares.map((s, k) => `mode ${k + 1} ${F.percent(s, 2)} of ${F.percent(mix.weights[k], 2)}`).join(", "));
-      return shares;
     }
 
     function report() {
@@ -167,14 +173,17 @@
       const what = truth < 1 - 1e-12 ? `the heavy modes hold ${F.percent(got, 3)} [${F.percent(lo, 3)}, ` +
         `${F.percent(hi, 3)}] of the particles (truth ${F.percent(truth, 3)})` :
         `the largest mode share is ${F.percent(Math.max(...shares), 3)} (truth ${F.percent(mix.weights[0], 3)} each)`;
+      const lost = Math.round(N * (1 - shares.reduce((a, b) => a + b, 0)));
       readout.textContent = `${LABELS[s.sampler]}, ${current.total} steps, ${N.toLocaleString("en")} ` +
-        `particles: ${what}.`;
+        `particles: ${what}.` + (lost ? ` ${lost.toLocaleString("en")} particles diverged (step too large).` : "");
       figure.dataset.heavyShare = String(got);
       figure.dataset.heavyTruth = String(truth);
+      describeShares();
       plane.setAttribute("aria-label", `${N} particles after ${LABELS[s.sampler]}: ${what}`);
     }
 
     function begin() {
+      paint = readPaint();
       const s = settings();
       mix = target(s);
       drawBackdrop(mix);
@@ -209,6 +218,7 @@
     }
 
     function idle() { // the settings changed: show the target, no particles
+      paint = readPaint();
       cancelAnimationFrame(raf);
       raf = 0;
       runButton.textContent = "Run";
@@ -218,6 +228,7 @@
       figure.dataset.state = "idle";
       readout.textContent = `Ready: ${LABELS[sampler.value]} on ${N.toLocaleString("en")} particles. Press Run.`;
       draw();
+      describeShares();
     }
 
     sampler.addEventListener("change", () => { showKnobs(true); idle(); });
@@ -225,7 +236,11 @@
     for (const e of [steps, size, seed, ...figure.querySelectorAll(`input[name='${uid}-weights']`)])
       e.addEventListener("change", idle);
     runButton.addEventListener("click", () => (raf ? finish() : begin()));
-    new ResizeObserver(() => { if (backdrop) draw(); }).observe(plane);
+    // canvases are sized when their box changes, not per frame (see reverse-process.js)
+    const resize = () => { F.fit(plane); F.fit(bars); if (backdrop) draw(); };
+    new ResizeObserver(resize).observe(plane);
+    F.fit(plane);
+    F.fit(bars);
     showKnobs(true);
     idle();
   }
