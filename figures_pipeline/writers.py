@@ -242,3 +242,54 @@ def _check_frames(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
         if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3 or f.shape != shape:
             raise ValueError(f"frame {i}: expected uint8 {shape} RGB, got {f.dtype} {f.shape}")
     return frames
+
+
+# --- data for the page's scripts ------------------------------------------------------------------
+# An interactive figure reads what the build computed as one JSON file: a small header of plain
+# values and, for the bulk, quantised typed arrays (encode_array) the browser decodes with
+# value = offset + scale * q. GitHub Pages serves .json gzipped, so the file stays small.
+_ARRAY_TYPES = {"uint8": np.uint8, "uint16": np.uint16}
+
+
+def encode_array(values: np.ndarray, lo: float, hi: float, dtype: str = "uint8") -> dict:
+    """`values` quantised to `dtype` over [lo, hi] (values outside are clipped), as
+    {"dtype", "shape", "offset", "scale", "data"}: data is the base64 of the C-order array,
+    little-endian; value ~ offset + scale * q, to within scale / 2."""
+    import base64
+
+    if dtype not in _ARRAY_TYPES:
+        raise ValueError(f"encode_array: dtype must be one of {sorted(_ARRAY_TYPES)}, "
+                         f"got {dtype!r}")
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ValueError(f"encode_array: need finite lo < hi, got [{lo}, {hi}]")
+    values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError("encode_array: values must be finite")
+    kind = _ARRAY_TYPES[dtype]
+    top = np.iinfo(kind).max
+    scale = (hi - lo) / top
+    q = np.rint((np.clip(values, lo, hi) - lo) / scale).astype(np.dtype(kind).newbyteorder("<"))
+    return {"dtype": dtype, "shape": list(values.shape), "offset": float(lo),
+            "scale": float(scale), "data": base64.b64encode(q.tobytes(order="C")).decode("ascii")}
+
+
+def decode_array(encoded: dict) -> np.ndarray:
+    """The float64 array an `encode_array` dict holds (what the page's script computes)."""
+    import base64
+
+    kind = np.dtype(_ARRAY_TYPES[encoded["dtype"]]).newbyteorder("<")
+    q = np.frombuffer(base64.b64decode(encoded["data"]), dtype=kind)
+    return (encoded["offset"] + encoded["scale"] * q.astype(np.float64)).reshape(encoded["shape"])
+
+
+def save_json(value, path: str | os.PathLike) -> Path:
+    """Write `value` as canonical JSON (sorted keys, no spaces, ASCII, one final newline): the
+    same value gives the same bytes. NaN and infinities are refused (JSON has none)."""
+    import json
+
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False) + "\n"
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="ascii")
+    return path

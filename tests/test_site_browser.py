@@ -230,7 +230,8 @@ def test_post_reads_without_javascript(browser, site_url):
     assert v.page.locator("h1").inner_text().startswith("Generative models")
     assert v.page.locator(".katex").count() > 0
     scripts = v.page.eval_on_selector_all("script", "ss => ss.map(s => s.src)")
-    assert all("/js/animation" in s for s in scripts), "one script: the animation's player"
+    assert all(re.search(r"/js/(animation|interactive)\.", s) for s in scripts), \
+        "the scripts: the animation's player, the interactive figures (tests/test_interactive.py)"
     v.page.context.close()
 
 
