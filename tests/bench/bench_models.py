@@ -5,7 +5,8 @@ and speed on 10,000 samples beside its exact-score twin, over several training s
                                                  [--samplers ddim,heun] [--no-sweep] [--no-variants]
 
 1. Training: for each seed, `python -m blog train vae`, `score`, `ddpm` one after the other,
-   each a fresh process on an empty weights cache (as a cold `make figures` trains them).
+   each a fresh process on an empty weights cache (as a cold `make figures` trains them); only
+   the families the chosen samplers (and the variants) use.
 2. Samplers: 10,000 samples per sampler and training seed, drawn with a sampling seed that no
    setting was tuned on; learned samplers are reported as the median and [min, max] over the
    training seeds, exact twins (no training) once. Sampling time is for all 10,000 samples on
@@ -147,7 +148,10 @@ def main() -> int:
     print(f"{'family':<8}{'steps':>7}{'batch':>7}" + "".join(f"{'seed ' + str(s):>16}"
                                                         for s in seeds))
     totals = {s: 0.0 for s in seeds}
-    for fam in FAMILIES:
+    needed = {models.REGISTRY[models.ModelName(n)].family for n in names}
+    if not args.no_variants:
+        needed.add("ddpm")
+    for fam in (f for f in FAMILIES if f in needed):  # only what the chosen samplers use
         cells = []
         for s in seeds:
             secs, wall = train_cold(fam, args.profile, [*args.overrides, f"seed={s}"], cache)
@@ -170,13 +174,14 @@ def main() -> int:
         per_seed[name] = {"nfe": spec.nfe(cfgs[seeds[0]]),
                           "seeds": [{"seed": s, **r["estimates"]}
                                     for s, (r, _) in zip(seeds, runs, strict=True)]}
+        if len(seeds) >= 3 and not args.no_spread_file:  # after each sampler: a partial run
+            write_spread(args.spread_file, args.profile, seeds, per_seed)  # still leaves one
         twin = f"{name}-exact"
         if twin in models.REGISTRY:
             r, t = sample_and_measure(twin, cfgs[seeds[0]], seeds[0])
             print(row(twin, spec.nfe(cfgs[seeds[0]]), [r], [t]))
 
-    if len(seeds) >= 3 and not args.no_spread_file:
-        write_spread(args.spread_file, args.profile, seeds, per_seed)
+    if per_seed and len(seeds) >= 3 and not args.no_spread_file:
         print(f"\nper-seed numbers written to {args.spread_file}")
 
     if not args.no_sweep:
