@@ -12,4 +12,5 @@ those imports statically, so a stage depends only on the code it really reaches.
     diffusion.py  DDPM.png, the forward process, density_evo.gif, reverse trajectories
     score.py      score fields and Langevin samplers
     results.py    the grid of every model's samples and the results table
+    spread.py     the seed spread: the per-seed record `make bench` writes (blog/data/)
 """
