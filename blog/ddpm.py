@@ -253,19 +253,17 @@ def ddim_sample_progressive(eps_fn: EpsFn, x_T: torch.Tensor, schedule: Schedule
 def exact_eps(mixture: GaussianMixture, schedule: Schedule) -> EpsFn:
     """eps*(x_t, t) = -sqrt(1 - abar_t) grad log q_t(x_t), with q_t = mixture.vp(abar_t); t may
     be real (alphas_at)."""
-    noised: dict[float, tuple[float, GaussianMixture]] = {}  # t -> (abar_t, q_t)
+    mixture_key = (mixture.means.tobytes(), mixture.stds.tobytes(), mixture.weights.tobytes())
 
     def eps_at(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # t: one level, 0-dim
-        if t.item() not in noised:
-            abar = alphas_at(schedule, t).item()
-            noised[t.item()] = abar, mixture.vp(abar)
-        abar, q_t = noised[t.item()]
+        abar = alphas_at(schedule, t).item()
+        q_t = _vp_memo(mixture_key, mixture, abar)
         return -math.sqrt(1.0 - abar) * q_t.score_torch(x_t)
 
     def eps_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if bool((t == t[0]).all()):  # a sampler's step: one t for the whole batch
+            return eps_at(x_t, t[0])
         levels = torch.unique(t)
-        if len(levels) == 1:  # a sampler's step: one t for the whole batch
-            return eps_at(x_t, levels[0])
         out = torch.empty_like(x_t)
         for level in levels:
             m = t == level
@@ -273,6 +271,21 @@ def exact_eps(mixture: GaussianMixture, schedule: Schedule) -> EpsFn:
         return out
 
     return eps_fn
+
+
+_VP_MEMO: dict[tuple, GaussianMixture] = {}
+_VP_MEMO_SIZE = 8192  # noised mixtures kept: every t of a few schedules
+
+
+def _vp_memo(key: tuple, mixture: GaussianMixture, abar: float) -> GaussianMixture:
+    """mixture.vp(abar), memoised across samplers and batches: a sampler's T steps build their T
+    noised mixtures (and their score constants) once per process, not once per batch."""
+    q_t = _VP_MEMO.get((key, abar))
+    if q_t is None:
+        if len(_VP_MEMO) >= _VP_MEMO_SIZE:
+            _VP_MEMO.clear()
+        q_t = _VP_MEMO[(key, abar)] = mixture.vp(abar)
+    return q_t
 
 
 def last(steps: Iterator[torch.Tensor]) -> torch.Tensor:

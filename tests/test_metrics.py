@@ -137,6 +137,25 @@ def test_the_tiled_pass_equals_the_full_matrices(monkeypatch):
         assert mmd._u_statistic(r, q)[0] == pytest.approx(hmat.sum() / (n * (n - 1)))
 
 
+def test_skipping_the_far_tiles_keeps_the_full_sums(monkeypatch):
+    """With small tiles most of them lie between far-apart modes and are skipped; the row sums
+    still equal the full matrices', in the caller's order, for one sample and for pairs, also
+    with points between the modes and a diverged point."""
+    monkeypatch.setattr(mmd, "BLOCK", 32)
+    rng = np.random.default_rng(7)
+    xa = MIX.sample(600, rng)
+    xa[:20] = rng.uniform(-2.5, 2.5, (20, 2))  # off the modes
+    xa[20] = 1e6  # where evaluate puts a diverged sample
+    xb = xa + 0.05 * rng.standard_normal(xa.shape)  # a paired twin: nearby, not equal
+    order = mmd._neighbour_order(xa)
+    assert mmd.far_tiles([xa[order], xb[order]], H).mean() > 0.5  # the skip is real
+    for xs, coef in [([xa], [1.0]), ([xa, xb], [1.0, -1.0])]:
+        r, q = mmd._h_row_stats(xs, coef, MIX, H)
+        r_want, q_want, _ = _brute_row_stats(xs, coef)
+        np.testing.assert_allclose(r, r_want, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(q, q_want, rtol=1e-10, atol=1e-12)
+
+
 def test_the_variance_estimate_is_unbiased_away_from_the_null():
     """Modes 30 % too wide at n = 200: the mean of the estimated Var U over draws is the
     observed variance of U (both within their Monte Carlo error)."""

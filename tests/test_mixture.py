@@ -110,3 +110,29 @@ def test_constructor_validates():
         GaussianMixture(np.zeros((2, 2)), np.ones(2), np.array([0.5, 0.6]))
     with pytest.raises(ValueError):
         GaussianMixture(np.zeros((2, 2)), np.array([1.0, 0.0]), np.array([0.5, 0.5]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(1, 8), seed=st.integers(0, 1000), scale=st.sampled_from([0.5, 3.0, 30.0]))
+def test_fast_score_equals_the_reference_on_any_mixture(k, seed, scale):
+    """score_torch (expanded square, one matmul) = the (N, K, d) reference, to float64 rounding,
+    for unequal widths and weights, in float64 and float32, near and far from the modes."""
+    rng = np.random.default_rng(seed)
+    m = GaussianMixture(rng.normal(0, 2, (k, 2)), rng.uniform(0.05, 1.0, k),
+                        rng.dirichlet(np.ones(k)))
+    x = torch.tensor(rng.normal(0, scale, (64, 2)))
+    ref = m.score_torch_reference(x).numpy()
+    np.testing.assert_allclose(m.score_torch(x).numpy(), ref, rtol=1e-9,
+                               atol=1e-9 * np.abs(ref).max())
+    np.testing.assert_allclose(m.score_torch(x).numpy(), m.score(x.numpy()), rtol=1e-9,
+                               atol=1e-9 * np.abs(ref).max())
+    x32 = x.float()
+    assert m.score_torch(x32).dtype == torch.float32
+    np.testing.assert_allclose(m.score_torch(x32).numpy(), m.score_torch_reference(x32).numpy(),
+                               rtol=1e-6, atol=1e-6 * np.abs(ref).max())
+
+
+def test_fast_score_keeps_the_batch_shape():
+    m = ring(8, 2.0, 0.1).vp(0.3)
+    x = torch.randn(3, 5, 2, dtype=torch.float64)
+    np.testing.assert_allclose(m.score_torch(x).numpy(), m.score(x.numpy()), rtol=1e-9, atol=1e-9)

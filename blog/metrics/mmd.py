@@ -22,7 +22,9 @@ Under Q = P the SD has a closed form: sqrt(2 zeta_2 / (n(n-1))), zeta_2 = E k^2 
 
 A paired difference U_a - U_b of two samples whose i-th points are drawn together is the same
 U-statistic over the pairs, with kernel H_a - H_b: its interval comes from the same formulas.
-The O(n^2) sums run over tiles of the upper triangle (float64, bounded memory).
+The O(n^2) sums run over tiles of the upper triangle (float64, bounded memory), the points in
+angular order so that the tiles between far-apart modes (every kernel value below 1e-26) can be
+skipped.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ BLOCK = 256  # tile side of the O(n^2) pass: 0.5 MiB of float64 per kernel tile
 LOG_K_FLOOR = -350.0  # kernel values below e^-350 ~ 1e-152 are raised to it: far below the
 #                       resolution of every sum here, and it keeps exp (and k^2) out of the slow
 #                       subnormal range
+LOG_K_NEGLIGIBLE = -60.0  # a tile whose every kernel value is below e^-60 ~ 1e-26 is skipped:
+#                           each sum it would join is >= 1e-26 n smaller than the float64
+#                           resolution of that sum (a pair's term is at most 1)
 
 
 # closed forms on the mixture's side
@@ -92,11 +97,50 @@ def null_sd(p: GaussianMixture, n: int, h: float) -> float:
 # the O(n^2) pass over the sample(s)
 def _row_sums(xs: list[np.ndarray], gs: list[np.ndarray], h: float):
     """For L samples of n points, with K^a_ij = k(x^a_i, x^a_j) for i != j and 0 on the diagonal:
-    kv[a] (n, 1 + L) = K^a @ [1, g^1 .. g^L], kk[a, b] (n,) = sum_j K^a_ij K^b_ij (a <= b)."""
+    kv[a] (n, 1 + L) = K^a @ [1, g^1 .. g^L], kk[a, b] (n,) = sum_j K^a_ij K^b_ij (a <= b).
+
+    The points are visited in the order of their angle about the origin (the same order for
+    every sample: pairs stay pairs), so a tile holds neighbours; a tile whose two blocks' bounding
+    boxes are so far apart in every sample that each kernel value is below e^LOG_K_NEGLIGIBLE is
+    skipped: on the ring the modes two or more apart never meet, and most tiles are such. The
+    sums are those of the full pass to float64 resolution, in another order; the results come
+    back in the caller's order."""
+    n = len(xs[0])
+    order = _neighbour_order(xs[0])
+    kv, kk = _row_sums_ordered([x[order] for x in xs], [g[order] for g in gs], h)
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.arange(n)
+    return [k[inverse] for k in kv], {ab: acc[inverse] for ab, acc in kk.items()}
+
+
+def _neighbour_order(x: np.ndarray) -> np.ndarray:
+    """The points sorted by their angle about the origin (stable: ties keep their order)."""
+    return np.argsort(np.arctan2(x[:, 1], x[:, 0]) if x.shape[1] >= 2 else x[:, 0],
+                      kind="stable")
+
+
+def far_tiles(xs: list[np.ndarray], h: float, block: int | None = None) -> np.ndarray:
+    """far[I, J]: in every sample, every point of block I is so far from every point of block J
+    that the kernel is negligible, |x - y|^2 / 2h^2 >= -LOG_K_NEGLIGIBLE."""
+    block = block or BLOCK
+    n = len(xs[0])
+    starts = range(0, n, block)
+    far = None
+    for x in xs:
+        lo = np.array([x[i:i + block].min(0) for i in starts])  # (B, d)
+        hi = np.array([x[i:i + block].max(0) for i in starts])
+        gap = np.maximum(0.0, np.maximum(lo[:, None] - hi[None], lo[None] - hi[:, None]))
+        f = (gap**2).sum(-1) / (2 * h * h) >= -LOG_K_NEGLIGIBLE
+        far = f if far is None else far & f
+    return far
+
+
+def _row_sums_ordered(xs: list[np.ndarray], gs: list[np.ndarray], h: float):
     n, L = len(xs[0]), len(xs)
     v = np.column_stack([np.ones(n), *gs])  # (n, 1 + L)
     kv = [np.zeros((n, 1 + L)) for _ in xs]
     kk = {(a, b): np.zeros(n) for a in range(L) for b in range(a, L)}
+    far = far_tiles(xs, h)
     # -|x - y|^2 / 2h^2 = [x / h^2, -|x|^2 / 2h^2, -1] . [y, 1, |y|^2 / 2h^2]: one product per tile
     left, right = [], []
     for x in xs:
@@ -107,6 +151,8 @@ def _row_sums(xs: list[np.ndarray], gs: list[np.ndarray], h: float):
         rows = slice(i, i + BLOCK)
         for j in range(i, n, BLOCK):
             cols = slice(j, j + BLOCK)
+            if far[i // BLOCK, j // BLOCK]:  # every entry negligible (never on the diagonal)
+                continue
             tiles = []
             for lf, rt in zip(left, right, strict=True):
                 t = lf[rows] @ rt[cols].T

@@ -13,4 +13,5 @@ those imports statically, so a stage depends only on the code it really reaches.
     score.py      score fields and Langevin samplers
     results.py    the grid of every model's samples and the results table
     interactive.py  the data of the interactive figures (particles, eps field, parameters)
+    spread.py     the seed spread: the per-seed record `make bench` writes (blog/data/)
 """

@@ -5,11 +5,15 @@ and speed on 10,000 samples beside its exact-score twin, over several training s
                                                  [--samplers ddim,heun] [--no-sweep] [--no-variants]
 
 1. Training: for each seed, `python -m blog train vae`, `score`, `ddpm` one after the other,
-   each a fresh process on an empty weights cache (as a cold `make figures` trains them).
+   each a fresh process on an empty weights cache (as a cold `make figures` trains them); only
+   the families the chosen samplers (and the variants) use.
 2. Samplers: 10,000 samples per sampler and training seed, drawn with a sampling seed that no
    setting was tuned on; learned samplers are reported as the median and [min, max] over the
    training seeds, exact twins (no training) once. Sampling time is for all 10,000 samples on
    one thread. A sweep over the number of network evaluations (NFE) for DDIM and Heun follows.
+   With 3 or more seeds the per-seed numbers, each with its 95 % interval, are written to
+   blog/data/seed_spread.json with the command and date (`--spread-file`, `--no-spread-file`):
+   the post's seed-spread region (blog/stages/spread.py) prints them.
 3. Variants: the DDPM training designs that were compared (seed 0 only), each retrained, with
    what it gives DDIM and Heun at their post settings: the record of why post.toml is what it is.
 """
@@ -17,6 +21,8 @@ and speed on 10,000 samples beside its exact-score twin, over several training s
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import re
 import statistics
@@ -29,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+SPREAD_FILE = ROOT / "blog" / "data" / "seed_spread.json"
 sys.path.insert(0, str(ROOT))
 
 from blog import config, metrics, models  # noqa: E402
@@ -54,10 +61,13 @@ VARIANTS = [
 
 
 def measure(x: np.ndarray, mixture, rng: np.random.Generator) -> dict[str, float]:
-    """The three numbers of every row; the one place that knows blog.metrics' API."""
+    """The three numbers of every row, and (key "estimates") each with its 95 % interval; the
+    one place that knows blog.metrics' API."""
     r = metrics.evaluate(x, mixture)
     return {"within": r.within_3sd.value, "share_dev": r.max_share_dev.value,
-            "mmd2": r.mmd2.value}
+            "mmd2": r.mmd2.value,
+            "estimates": {"within_3w": r.within_3sd.as_dict(), "mmd2": r.mmd2.as_dict(),
+                          "max_share_dev": r.max_share_dev.as_dict()}}
 
 
 def train_cold(family: str, profile: str, overrides: list[str], cache: Path
@@ -101,14 +111,14 @@ def spread(values: list[float], fmt: str) -> str:
 
 
 def row(name: str, nfe: int, runs: list[dict[str, float]], secs: list[float]) -> str:
-    col = {k: [r[k] for r in runs] for k in runs[0]}
+    col = {k: [r[k] for r in runs] for k in runs[0] if k != "estimates"}
     within = spread([100 * v for v in col["within"]], ".1f")
     mmd2 = spread([1e4 * v for v in col["mmd2"]], ".1f")
     return (f"{name:<25}{nfe:>6}  {within:<20}{spread(col['share_dev'], '.3f'):<22}{mmd2:<18}"
             f"{statistics.median(secs):>8.1f}")
 
 
-HEAD = (f"{'sampler':<25}{'NFE':>6}  {'in 3σ %':<20}{'share dev':<22}{'MMD² ×1e4':<18}"
+HEAD = (f"{'sampler':<25}{'NFE':>6}  {'in 3w %':<20}{'share dev':<22}{'MMD² ×1e4':<18}"
         f"{'sample s':>8}")
 
 
@@ -120,6 +130,9 @@ def main() -> int:
     ap.add_argument("--samplers", default=",".join(LEARNED))
     ap.add_argument("--no-sweep", action="store_true", help="skip the NFE sweep")
     ap.add_argument("--no-variants", action="store_true", help="skip the DDPM design variants")
+    ap.add_argument("--spread-file", type=Path, default=SPREAD_FILE,
+                    help="where the per-seed numbers go (3 or more seeds; default: %(default)s)")
+    ap.add_argument("--no-spread-file", action="store_true", help="do not write it")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     names = args.samplers.split(",")
@@ -135,7 +148,10 @@ def main() -> int:
     print(f"{'family':<8}{'steps':>7}{'batch':>7}" + "".join(f"{'seed ' + str(s):>16}"
                                                         for s in seeds))
     totals = {s: 0.0 for s in seeds}
-    for fam in FAMILIES:
+    needed = {models.REGISTRY[models.ModelName(n)].family for n in names}
+    if not args.no_variants:
+        needed.add("ddpm")
+    for fam in (f for f in FAMILIES if f in needed):  # only what the chosen samplers use
         cells = []
         for s in seeds:
             secs, wall = train_cold(fam, args.profile, [*args.overrides, f"seed={s}"], cache)
@@ -150,14 +166,23 @@ def main() -> int:
     print("-" * len(HEAD))
     data = [sample_and_measure("data", cfgs[seeds[0]], seeds[0])]
     print(row("data (exact samples)", 0, [data[0][0]], [data[0][1]]))
+    per_seed = {}
     for name in names:
         spec = models.REGISTRY[models.ModelName(name)]
         runs = [sample_and_measure(name, cfgs[s], s, network(name, cfgs[s])) for s in seeds]
         print(row(name, spec.nfe(cfgs[seeds[0]]), [r for r, _ in runs], [t for _, t in runs]))
+        per_seed[name] = {"nfe": spec.nfe(cfgs[seeds[0]]),
+                          "seeds": [{"seed": s, **r["estimates"]}
+                                    for s, (r, _) in zip(seeds, runs, strict=True)]}
+        if len(seeds) >= 3 and not args.no_spread_file:  # after each sampler: a partial run
+            write_spread(args.spread_file, args.profile, seeds, per_seed)  # still leaves one
         twin = f"{name}-exact"
         if twin in models.REGISTRY:
             r, t = sample_and_measure(twin, cfgs[seeds[0]], seeds[0])
             print(row(twin, spec.nfe(cfgs[seeds[0]]), [r], [t]))
+
+    if per_seed and len(seeds) >= 3 and not args.no_spread_file:
+        print(f"\nper-seed numbers written to {args.spread_file}")
 
     if not args.no_sweep:
         print(f"\nnetwork evaluations (NFE) sweep, training seed {seeds[0]}")
@@ -192,6 +217,22 @@ def main() -> int:
                              f"{1e4 * r['mmd2']:5.1f}e-4")
             print(f"{label:<36}{t.meta['train_seconds']:>8.1f}   {cells[0]:<26}{cells[1]:<26}")
     return 0
+
+
+def write_spread(path: Path, profile: str, seeds: list[int], per_seed: dict) -> None:
+    """The seed-spread data file the post reads: per learned sampler and training seed, its
+    within-3w share, MMD² and largest share deviation with 95 % intervals, and what produced
+    them (the command, the UTC date, the profile, the sampling seed, the sample size)."""
+    record = {
+        "command": " ".join(["python", "tests/bench/bench_models.py", *sys.argv[1:]]),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "profile": profile, "seeds": seeds, "samples": N_SAMPLES, "sample_seed": SAMPLE_SEED,
+        "samplers": per_seed,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,15 @@
     no-op     `make figures` on this checkout when nothing changed (target <= 0.3 s)
     edit      rebuild after editing one figure stage's code: only it and its dependents run
 
-Medians over repeated runs; run it on a quiet machine (`make bench`).
+Medians over repeated runs; run it on a quiet machine (`make bench`). Beside each cold build's
+wall time it prints the CPU time (user + sys) of the build and every process it started: on a
+loaded machine the wall time grows, the CPU time hardly (the 2-core target is about CPU / 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +37,12 @@ def timed(fn, *args):
     return time.perf_counter() - start, result
 
 
+def children_cpu() -> float:
+    """User + sys seconds of every finished child process (and theirs) so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def ran_stages(stderr: str) -> list[str]:
     return sorted(line.split()[1].split("/")[-1] for line in stderr.splitlines()
                   if line.strip().startswith("ran "))
@@ -49,16 +58,18 @@ def main() -> int:
     parser.add_argument("--noop-runs", type=int, default=7)
     args = parser.parse_args()
 
-    cold, edits = [], []
+    cold, cpus, edits = [], [], []
     for i in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
             root = copy_project(Path(tmp) / "project")
             (root / "figures.lock").unlink(missing_ok=True)  # no recorded times either
+            cpu0 = children_cpu()
             wall, res = timed(pipeline, root, "build")
             if res.returncode != 0:
                 raise SystemExit(f"cold build failed:\n{res.stderr[-3000:]}")
             cold.append(wall)
-            print(f"cold build {i + 1}/{args.repeats}: {wall:.1f} s "
+            cpus.append(children_cpu() - cpu0)
+            print(f"cold build {i + 1}/{args.repeats}: {wall:.1f} s wall, {cpus[-1]:.1f} s CPU "
                   f"({len(ran_stages(res.stderr))} stages)", flush=True)
             path = root / EDIT[0]
             path.write_text(path.read_text().replace(EDIT[1], EDIT[2]))
@@ -76,7 +87,8 @@ def main() -> int:
     med_edit = statistics.median(w for w, _ in edits)
     print(f"cold build (default profile, no cache): median {med_cold:.1f} s over "
           f"{len(cold)} runs (min {min(cold):.1f}, max {max(cold):.1f}) -- "
-          f"{verdict(med_cold, COLD_TARGET)}")
+          f"{verdict(med_cold, COLD_TARGET)}; CPU (user + sys) median "
+          f"{statistics.median(cpus):.1f} s")
     print(f"no-op `make figures`: median {med_noop:.3f} s over {len(noop)} runs "
           f"(min {min(noop):.3f}, max {max(noop):.3f}) -- {verdict(med_noop, NOOP_TARGET)}")
     print(f"edit one stage ({EDIT[0]}: mixture_figure): median {med_edit:.2f} s; "
