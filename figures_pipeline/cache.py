@@ -250,16 +250,24 @@ def build_lock(cache_root: Path, wait: bool = True) -> Iterator[None]:
             print(f"another build is running (pid {holder}); waiting for it to finish...",
                   file=sys.stderr, flush=True)
             fcntl.flock(f, fcntl.LOCK_EX)
+        with holding(f):
+            yield
+
+
+@contextlib.contextmanager
+def holding(f) -> Iterator[None]:
+    """With the lock on the open file `f` taken: write our pid into it (for the message of the
+    next one who waits), and on exit clear it and release the lock."""
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    try:
+        yield
+    finally:
         f.seek(0)
         f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        try:
-            yield
-        finally:
-            f.seek(0)
-            f.truncate()
-            fcntl.flock(f, fcntl.LOCK_UN)
+        fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _sha_or_none(path: Path) -> str | None:

@@ -367,22 +367,7 @@ def _dotted(node: ast.AST) -> str:
 
 def _names_used_all(node: ast.AST):
     """`_names_used`, decorators included (they run with the definition)."""
-    chains: dict[int, list[str]] = {}
-    nodes = list(ast.walk(node))
-    for sub in nodes:
-        if isinstance(sub, ast.Attribute):
-            parts: list[str] = []
-            cur: ast.AST = sub
-            while isinstance(cur, ast.Attribute):
-                parts.append(cur.attr)
-                cur = cur.value
-            if isinstance(cur, ast.Name):
-                prev = chains.get(id(cur))
-                if prev is None or len(parts) > len(prev):
-                    chains[id(cur)] = parts[::-1]
-    for sub in nodes:
-        if isinstance(sub, ast.Name):
-            yield sub.id, chains.get(id(sub), [])
+    return _chains(list(ast.walk(node)))
 
 
 def _is_engine(module: str) -> bool:
@@ -417,8 +402,12 @@ def _bound_names(node: ast.stmt) -> list[str]:
 
 def _names_used(node: ast.AST):
     """(name, attribute chain) of each name in `node`: `np.linalg.norm` -> np, [linalg, norm]."""
+    return _chains(list(_walk_body(node)))
+
+
+def _chains(nodes: list[ast.AST]):
+    """(name, longest attribute chain read from it) of each ast.Name among `nodes`."""
     chains: dict[int, list[str]] = {}
-    nodes = list(_walk_body(node))
     for sub in nodes:
         if isinstance(sub, ast.Attribute):
             parts: list[str] = []

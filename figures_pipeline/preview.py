@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import signals, status
-from .cache import atomic_write
+from .cache import atomic_write, holding
 from .live import Live, LiveOptions
 from .project import STATIC_DIR, Project, load_project
 
@@ -102,16 +102,8 @@ def only_preview(cache_dir: Path) -> Iterator[None]:
             f.seek(0)
             raise PreviewError(f"another preview of this project is running (pid "
                                f"{f.read().strip() or '?'}); stop it first") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        try:
+        with holding(f):
             yield
-        finally:
-            f.seek(0)
-            f.truncate()
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
