@@ -26,7 +26,8 @@ def test_fast_build_ran_every_stage_and_filled_every_region(fast_post):
     md = (fast_post.root / "content/posts/generative-models.md").read_text()
     for name in STAGES_WITH_FIGURES:
         assert f"]({name} " in md
-    assert "{{" not in md and "{%" not in md
+    jinja = re.sub(r"\{\{[<%].*?[>%]\}\}", "", md)  # Hugo's shortcodes are the page's own
+    assert "{{" not in jinja and "{%" not in jinja
 
 
 def test_fast_build_writes_the_draft_image_names_and_a_multi_frame_gif(fast_post):

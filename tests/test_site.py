@@ -187,9 +187,11 @@ def test_post_page_has_title_date_reading_time_toc_and_footer(site_build: SiteBu
     assert tags.find("time") and "min read" in html
     assert any(a.get("id") == "TableOfContents" for a in tags.find("nav"))
     assert tags.find("footer")
-    # one script, deferred: the animation's player; without it the post shows the GIF
+    # two scripts, deferred, from the site itself: the animation's player (without it the post
+    # shows the GIF) and the interactive figures' bundle (without it, the static figures)
     scripts = tags.find("script")
-    assert len(scripts) == 1 and "defer" in scripts[0] and "/js/animation" in scripts[0]["src"]
+    assert len(scripts) == 2 and all("defer" in s and s["src"].startswith("/js/") for s in scripts)
+    assert {s["src"].split("/")[2].split(".")[0] for s in scripts} == {"animation", "interactive"}
 
 
 @EVERY_POST
