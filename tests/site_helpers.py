@@ -34,7 +34,9 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -289,3 +291,24 @@ if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CHROMA_STYLES:
         sys.exit(f"usage: python {sys.argv[0]} {'|'.join(CHROMA_STYLES)}")
     sys.stdout.write(chroma_css(sys.argv[1]))
+
+
+def http_get(url: str) -> str | None:
+    """The body of `url`, or None when nothing answers (or it answers with an error)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, every: float = 0.1,
+             error: type[Exception] = AssertionError):
+    """predicate()'s first true value, polled every `every` seconds; `error` after `timeout`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise error(f"not within {timeout} s")

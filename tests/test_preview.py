@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from pipeline_toy.harness import REPO, build, edit, make_project
+from site_helpers import http_get, wait_for
 
 from figures_pipeline import engine
 from figures_pipeline.cache import read_lock
@@ -268,7 +269,7 @@ def test_the_status_endpoint_answers_only_the_previewed_page():
             assert r.headers["Cache-Control"] == "no-store"
             body = json.loads(r.read())
         assert body["draft"] is True and body["profile"] == "fast" and body["reload"] == 0
-        assert get(status.url(server).replace("status.json", "other")) is None  # a 404
+        assert http_get(status.url(server).replace("status.json", "other")) is None  # a 404
         assert server.server_address[0] == "127.0.0.1"
     finally:
         server.shutdown()
@@ -348,24 +349,6 @@ def output(proc: subprocess.Popen, root: Path, timeout: float = 60) -> str:
     return (root / "preview.log").read_text()
 
 
-def get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
-
-
-def wait_for(predicate, timeout: float = 60.0, every: float = 0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"not within {timeout} s")
-
-
 def descendants(pid: int) -> set[int]:
     """Every live process below `pid` (from /proc)."""
     parents: dict[int, int] = {}
@@ -406,7 +389,7 @@ def running_preview(site):
     proc = start_preview(site, port)
     url = f"http://127.0.0.1:{port}/posts/toy/"
     try:
-        wait_for(lambda: proc.poll() is not None or get(url))
+        wait_for(lambda: proc.poll() is not None or http_get(url))
         assert proc.poll() is None, (site / "preview.log").read_text()
         yield site, port, url, proc
     finally:
@@ -422,10 +405,10 @@ def test_one_stop_signal_stops_hugo_and_the_workers_and_leaves_no_process(site, 
     port = free_port()
     proc = start_preview(site, port)
     try:
-        wait_for(lambda: get(f"http://127.0.0.1:{port}/posts/toy/"))
-        status_url = wait_for(lambda: _status_url(get(f"http://127.0.0.1:{port}/posts/toy/")))
+        wait_for(lambda: http_get(f"http://127.0.0.1:{port}/posts/toy/"))
+        status_url = wait_for(lambda: _status_url(http_get(f"http://127.0.0.1:{port}/posts/toy/")))
         wait_for(lambda: any(s["state"] == "running"
-                             for s in json.loads(get(status_url))["stages"]))
+                             for s in json.loads(http_get(status_url))["stages"]))
         below = descendants(proc.pid)
         assert len(below) >= 2  # hugo and the stage's worker (and spawn's tracker)
         if how.startswith("SIGINT"):
@@ -436,7 +419,7 @@ def test_one_stop_signal_stops_hugo_and_the_workers_and_leaves_no_process(site, 
         assert proc.returncode == 128 + (signal.SIGINT if "INT" in how else signal.SIGTERM)
         assert "preview stopped" in out
         wait_for(lambda: not any(alive(p) for p in below), timeout=10)
-        assert get(f"http://127.0.0.1:{port}/posts/toy/") is None
+        assert http_get(f"http://127.0.0.1:{port}/posts/toy/") is None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -515,7 +498,7 @@ def test_the_page_follows_prose_a_broken_stage_and_its_fix(running_preview, brow
         edit(site, "toy/svg.py", 'r="1"', 'r="4"')
         overlay.wait_for(state="hidden", timeout=30_000)
         svg = wait_for(lambda: (lambda t: t if t and 'r="4"' in t else None)(
-            get(url + "scatter.svg")), timeout=30)
+            http_get(url + "scatter.svg")), timeout=30)
         assert 'r="4"' in svg
     finally:
         page.close()

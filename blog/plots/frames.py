@@ -2,7 +2,7 @@
 
 Both heat maps of a frame share one colour scale, power-normalised,
 
-    c = (p / max(p_model, p_exact)) ** gamma,   gamma ~ 0.35,
+    c = (p / max(p_model, p_exact)) ** gamma,   gamma = GAMMA,
 
 so the broad N(0, I) at t = T and the sharp modes at t = 0 are both visible. One figure is
 drawn once and only its data change between frames, so a frame costs one Agg draw.
@@ -26,6 +26,8 @@ from blog.plots.style import (
     theme,
 )
 
+GAMMA = 0.35  # power of the shared colour scale (the page's interactive figure uses it too)
+
 
 def frame_times(T: int, n_frames: int) -> list[int]:
     """min(n_frames, T + 1) distinct times t shown by the animation, from T down to 0: quadratic
@@ -45,7 +47,7 @@ def density_frames(model_density: Sequence[np.ndarray], exact_density: Sequence[
                    t_values: Sequence[int | float], T: int | float, *,
                    titles: tuple[str, str] = ("trained reverse process",
                                               r"exact $q(x_t)$"),
-                   gamma: float = 0.35, levels: int | None = 24, dpi: float = FRAME_DPI,
+                   gamma: float = GAMMA, levels: int | None = 24, dpi: float = FRAME_DPI,
                    limits: tuple[float, float] = LIMITS) -> list[np.ndarray]:
     """One (H, W, 3) uint8 frame per t: model | exact density heat maps, 't = ... / T' and a
     progress bar that empties as t goes to 0. Densities are (G, G) arrays indexed [y, x] on

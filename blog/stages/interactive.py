@@ -35,7 +35,6 @@ def field_times(times: list[int]) -> list[int]:
        outputs={DATA_FILE: None})
 def interactive_data(ctx):
     """Export the reverse process of the trained DDPM and every parameter the figures need."""
-    import inspect
 
     import numpy as np
     import torch
@@ -45,7 +44,7 @@ def interactive_data(ctx):
     from blog.metrics.estimate import from_influence
     from blog.mixture import from_config
     from blog.plots.density import grid
-    from blog.plots.frames import density_frames, frame_times
+    from blog.plots.frames import GAMMA, frame_times
     from blog.plots.style import LIMITS, theme
     from blog.stages.diffusion import KDE_MIN, KDE_SCALE, abar
     from figures_pipeline.writers import encode_array, save_json
@@ -84,7 +83,6 @@ def interactive_data(ctx):
     eps_top = float(np.abs(fields).max())
 
     cmap = colormaps[theme().density_cmap]
-    gamma = inspect.signature(density_frames).parameters["gamma"].default
     c = cfg.score
     data = {
         "limits": [float(lo), float(hi)],
@@ -98,7 +96,7 @@ def interactive_data(ctx):
                   "step_lr": c.step_lr, "n_steps_each": c.n_steps_each, "denoise": c.denoise,
                   "langevin_sigma": c.langevin_sigma, "langevin_step": c.langevin_step,
                   "langevin_steps": c.langevin_steps},
-        "density": {"kde_min": KDE_MIN, "kde_scale": KDE_SCALE, "gamma": gamma,
+        "density": {"kde_min": KDE_MIN, "kde_scale": KDE_SCALE, "gamma": GAMMA,
                     "colormap": [_hex(cmap(u)) for u in np.linspace(0, 1, COLORMAP_ENTRIES)]},
         "reverse": {"t": times, "field_t": field_times(times), "field_grid": FIELD_GRID,
                     "particles": encode_array(particles, lo, hi, "uint8"),

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from pipeline_toy.harness import make_project  # noqa: E402
 from post_helpers import copy_project  # noqa: E402
+from site_helpers import http_get, wait_for  # noqa: E402
 
 from figures_pipeline.cache import read_lock  # noqa: E402
 
@@ -108,22 +108,8 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def get(url: str) -> str | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
-
-
 def wait(predicate: Callable[[], object], timeout: float, every: float = 0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise SystemExit(f"bench: not within {timeout} s")
+    return wait_for(predicate, timeout, every, error=SystemExit)
 
 
 class Page:
@@ -144,7 +130,7 @@ class Page:
 
     def html(self) -> str:
         if self.page is None:
-            return get(self.url) or ""
+            return http_get(self.url) or ""
         try:
             return self.page.content()
         except Exception:  # noqa: BLE001 - the page is reloading
@@ -154,7 +140,7 @@ class Page:
         """The URLs the loaded page shows the figure `stem` with (its renditions); "" while the
         page loads."""
         if self.page is None:
-            html = get(self.url) or ""
+            html = http_get(self.url) or ""
             return " ".join(sorted(set(re.findall(rf'[^"\s,]*/{stem}[^"\s,]*', html))))
         try:
             return self.page.evaluate(
@@ -191,9 +177,9 @@ def bench(root: Path, toy: bool) -> None:
     url = f"http://127.0.0.1:{port}{case.url_path}"
     page = None
     try:
-        wait(lambda: get(url), 600, 0.2)
-        status = re.search(r'const url = "([^"]+)"', get(url)).group(1)
-        wait(lambda: '"busy": false' in (get(status) or ""), 900, 0.2)
+        wait(lambda: http_get(url), 600, 0.2)
+        status = re.search(r'const url = "([^"]+)"', http_get(url)).group(1)
+        wait(lambda: '"busy": false' in (http_get(status) or ""), 900, 0.2)
         time.sleep(2)
         page = Page(url)
         print(f"page checked in {page.mode}; load average {os.getloadavg()[0]:.1f} "
@@ -217,12 +203,12 @@ def bench(root: Path, toy: bool) -> None:
         runs, stages, cpu = [], [], cpu_seconds(proc.pid)
         for i in range(RUNS):
             before, key = page.figure(case.figure), case.stage_key()
-            svg = get(f"{url}{case.figure}.svg") if toy else None
+            svg = http_get(f"{url}{case.figure}.svg") if toy else None
             start = time.monotonic()
             case.figure_edit(i)
             if toy:  # the SVG's URL does not change: the page reloads, the file is new
-                wait(lambda svg=svg: get(f"{url}{case.figure}.svg") != svg, 120)
-                wait(lambda: case.stage_seconds() and '"busy": false' in get(status), 120)
+                wait(lambda svg=svg: http_get(f"{url}{case.figure}.svg") != svg, 120)
+                wait(lambda: case.stage_seconds() and '"busy": false' in http_get(status), 120)
             else:  # the stage ran and was published, and the page shows new renditions
                 wait(lambda before=before, key=key: case.stage_key() != key and (
                     lambda s: s and s != before)(page.figure(case.figure)), 300)
