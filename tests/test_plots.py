@@ -378,6 +378,7 @@ def test_a_six_column_grid_keeps_every_title_and_note_inside_its_panel(mix, data
     panels = {title: data[0] for title in PANELS}
     fig = plane.samples_comparison(panels, mix, annotations=dict.fromkeys(PANELS, note),
                                    ncols=6)
+    fig.draw_without_rendering()  # laid out as when it is saved
     renderer = fig.canvas.get_renderer()
     for ax in plane_axes(fig):
         box = ax.get_window_extent(renderer)

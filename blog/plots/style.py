@@ -232,9 +232,13 @@ def point_size(n: int) -> float:
 
 
 def finish(fig: Figure) -> Figure:
-    """Fix the style of artists matplotlib creates lazily (ticks) and lay the figure out once."""
+    """Fix the style of the artists matplotlib creates lazily: the ticks, created here in the
+    post's style (the ticks a draw adds later copy the first one's). Nothing is drawn: saving
+    lays the figure out and draws it once, at the saved resolution."""
     with styled():
         for ax in fig.axes:
             ax.tick_params(labelsize=RC["xtick.labelsize"], color=theme().frame, width=0.8)
-        fig.draw_without_rendering()
+            for axis in (ax.xaxis, ax.yaxis):
+                axis.get_major_ticks()
+                axis.get_minor_ticks()
     return fig
