@@ -117,6 +117,19 @@ def test_kde_integrates_to_one_and_peaks_at_modes(mix):
     assert np.abs(d - smoothed).max() < 0.15 * smoothed.max()
 
 
+def test_a_backdrop_density_is_the_exact_density_computed_once_per_mixture(mix):
+    """Drawn in four looks and in several panels, one mixture's backdrop is computed once; an
+    other mixture (another noise level) gets its own, and nobody can write into the shared one."""
+    p = density.backdrop_density(mix, LIMITS, 50)
+    assert np.array_equal(p, mix.prob(density.grid(LIMITS, 50)[2]))
+    assert density.backdrop_density(ring(), LIMITS, 50) is p  # equal parameters: the same
+    other = density.backdrop_density(mix.ve(0.5), LIMITS, 50)
+    assert other is not p and not np.allclose(other, p)
+    assert density.backdrop_density(mix, LIMITS, 40).shape == (40, 40)
+    with pytest.raises(ValueError):
+        p[0, 0] = 1.0
+
+
 def test_kde_is_fast():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((100_000, 2))

@@ -68,6 +68,24 @@ def mixture_density(mixture: GaussianMixture, g) -> np.ndarray:
     return mixture.prob(XY)
 
 
+_BACKDROPS: dict[tuple, np.ndarray] = {}  # the last few backdrop densities, by their inputs
+
+
+def backdrop_density(mixture: GaussianMixture, limits: tuple[float, float], n: int
+                     ) -> np.ndarray:
+    """p(x) of the mixture on grid(limits, n), read-only, computed once for a figure drawn in
+    several looks or with the same backdrop in several panels (kept for the last 32 inputs)."""
+    key = (mixture.means.tobytes(), mixture.means.shape, mixture.stds.tobytes(),
+           mixture.weights.tobytes(), tuple(limits), n)
+    if key not in _BACKDROPS:
+        if len(_BACKDROPS) >= 32:
+            del _BACKDROPS[next(iter(_BACKDROPS))]
+        p = mixture.prob(grid(limits, n)[2])
+        p.setflags(write=False)
+        _BACKDROPS[key] = p
+    return _BACKDROPS[key]
+
+
 BACKDROP_LEVELS = (0.0, 0.002, 0.01, 0.04, 0.12, 0.3, 0.6, 1.0001)  # fractions of max p
 # Finer near the top: a density whose hole is still 60 % of its ring (q_sigma at sigma ~ 1) shows
 # as a ring, not as the flat disc the coarse top band 0.6-1 makes of it.
@@ -81,8 +99,8 @@ def draw_backdrop(ax: Axes, mixture: GaussianMixture, limits: tuple[float, float
 
     Levels are fixed fractions of max p (`levels`), so every panel reads the same way.
     """
-    X, Y, XY = grid(limits, n)
-    p = mixture.prob(XY)
+    X, Y, _ = grid(limits, n)
+    p = backdrop_density(mixture, limits, n)
     top = float(p.max())
     levels = top * np.asarray(levels)
     th = theme()
