@@ -22,7 +22,6 @@ frame) goes to the status (status.py), and leaves it when the stage succeeds.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import multiprocessing.connection
 import os
 import shutil
@@ -34,27 +33,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import context, report, signals
+from . import report, signals
 from .cache import Cache, build_lock, read_lock
 from .claims import ClaimError
 from .codehash import Analyzer, CodeError
 from .config import PUBLISHED_PROFILE, ConfigError
-from .context import Job, Upstream, init_worker, run_job
+from .context import Job, Upstream
 from .errors import PublishError
 from .execution import critical_path, make_job, place, record, store
-from .planning import PostPlan, StagePlan, plan_post
-from .project import ProjectError, load_project
+from .planning import PostPlan, StagePlan, plan_post, resolve
+from .project import Post, Project, ProjectError, load_project
 from .regions import write_sections
 from .sections import SectionError
 from .stages import DeclarationError
 from .status import Status, last_frame
 from .verify import remove_stray_temps
 from .watch import POLL_SECONDS, Watcher, edited_at, watched_inputs
+from .workers import WarmPool, preloads
 
 PLAN_ERRORS = (ProjectError, ConfigError, DeclarationError, CodeError, OSError,
                UnicodeDecodeError)
 REGION_ERRORS = (SectionError, ClaimError, ProjectError, PublishError, OSError)
-PROGRESS_SECONDS = 0.2  # a worker reports its progress at most this often
 
 
 @dataclass
@@ -63,6 +62,7 @@ class LiveOptions:
     overrides: tuple[str, ...] = ()
     jobs: int = 0  # stages at once (0: one per CPU)
     posts: tuple[str, ...] = ()
+    warm: int | None = None  # workers kept started, imports done (None: `jobs`; 0: none)
 
 
 @dataclass
@@ -104,7 +104,9 @@ class Live:
         self.counts: Counter[str] = Counter()  # ran, failed, cancelled, published (for tests)
         self.sections_due = True
         self.since = time.monotonic()  # the first edit not yet published
-        self._mp = multiprocessing.get_context("spawn")
+        self.warm = self.jobs if opts.warm is None else opts.warm
+        self.pool: WarmPool | None = None  # started by `run`
+        self.preload: tuple[str, ...] = ()
         with build_lock(self.project.cache_dir):
             remove_stray_temps(self.project)
             self.cache.clean_tmp()
@@ -114,12 +116,17 @@ class Live:
 
     def run(self, stop: Callable[[], bool] = lambda: False, until_idle: bool = False) -> None:
         """Plan, run, publish and watch until `stop()` (or, with `until_idle`, until nothing is
-        stale, running or unpublished). Running stages are stopped on the way out."""
+        stale, running or unpublished). Running stages are stopped on the way out, and the
+        waiting workers too unless `until_idle` (a later `run` reuses them; `close` stops
+        them)."""
         try:
             if not self.plans:
                 self.plan()
+            if self.pool is None:
+                self.pool = WarmPool(self.preload, self.warm, os.getpid())
             while not stop():
                 self.schedule()
+                self.pool.fill(room=self.jobs - len(self.running))
                 self.collect(POLL_SECONDS)
                 if not self.running and not self._runnable():
                     if self.sections_due or self._pending():
@@ -134,6 +141,14 @@ class Live:
         finally:
             for ident in list(self.running):
                 self.cancel(ident, quiet=True)
+            if not until_idle:
+                self.close()
+
+    def close(self) -> None:
+        """Stop the workers that wait for a job."""
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def changed(self, paths: set[Path]) -> None:
         """React to edited inputs: replan, unless only the Markdown or templates changed."""
@@ -184,6 +199,9 @@ class Live:
             return False
         self.status.clear("plan")
         self.project, self.plans = project, plans
+        self.preload = preloads(analyzer, [m for p in posts for m in stage_modules(project, p)])
+        if self.pool is not None:
+            self.pool.retire(self.preload)
         inputs.files |= self.site_files
         self.watcher.watch(inputs)
         for pp in plans:
@@ -219,6 +237,7 @@ class Live:
 
     def schedule(self) -> None:
         """Start the runnable stages, the longest chain first, up to `jobs` at once."""
+        self.cut_off()
         priority = critical_path(self.plans, self.lock)
         ready = sorted(self._runnable(), key=lambda x: -priority[(x[0].post.name, x[1].name)])
         for pp, sp in ready:
@@ -230,8 +249,27 @@ class Live:
                    and self.failed.get((pp.post.name, sp.name)) != sp.key]
         self.status.queued(waiting)
 
+    def cut_off(self) -> None:
+        """Key each pending stage whose upstream stages are done (ran into the cache, or fresh)
+        and decide again, as a build does (planning.resolve): if they produced the bytes and
+        values its recorded key was computed from, it is fresh (early cutoff); if the cache
+        holds its key, it is placed with the batch; else it runs."""
+        for pp, sp in self._stages():
+            ident = (pp.post.name, sp.name)
+            if sp.action != "run" or not sp.pending or ident in self.running \
+                    or self._blocked(pp, sp):
+                continue
+            resolve(self.project, pp, sp, self.lock, self.cache)
+            if sp.action == "skip":
+                sp.status = "cutoff"
+                self.counts["cutoff"] += 1
+                self.failed.pop(ident, None)
+                self.status.clear("/".join(ident))
+                report.stage_end(pp.post.name, sp)
+
     def start(self, pp: PostPlan, sp: StagePlan) -> None:
-        """Run one stage in a worker process of its own (so that it can be cancelled)."""
+        """Run one stage in a worker process of its own (so that it can be cancelled): a warm
+        one (workers.py) when one waits."""
         job = make_job(self.project, self.cache, self.lock, pp, sp, parallel=True)
         # an upstream stage of this batch is in the cache, not yet in the lock: its values
         # come from its cache entry
@@ -240,14 +278,17 @@ class Live:
             entry = self.cache.get_entry(pp.stages[u].key, verify=False) or {}
             upstream[u] = Upstream(u, entry.get("values", up.values), up.files)
         job = dataclasses.replace(job, upstream=upstream)
-        receive, send = self._mp.Pipe(duplex=False)
-        process = self._mp.Process(target=_work, args=(job, send, os.getpid()),
-                                   name=f"stage {sp.name}", daemon=True)
         report.stage_start(pp.post.name, sp)
-        process.start()
-        send.close()
+        if self.pool is None:
+            self.pool = WarmPool(self.preload, self.warm, os.getpid())
+        worker = self.pool.take()
+        try:
+            worker.conn.send(job)
+        except OSError:  # it died while it waited: collect() reports the stage as failed
+            pass
         where = f"{pp.post.name}/{sp.name}"
-        self.running[(pp.post.name, sp.name)] = Running(sp.key, job, process, receive)
+        self.running[(pp.post.name, sp.name)] = Running(sp.key, job, worker.process,
+                                                        worker.conn)
         self.status.started(where, self.lock.get(pp.post.name, {}).get(sp.name, {})
                             .get("seconds", 0.0))
 
@@ -266,8 +307,8 @@ class Live:
                     kind, *payload = r.conn.recv()
                     if kind == "progress":
                         self.status.progress(where, *payload)
-                    else:
-                        r.result = payload[0]
+                    elif kind == "done":
+                        r.result = payload[0]  # (a warm worker's "ready" says nothing here)
             except (EOFError, OSError):
                 pass
             if r.result is not None or not r.process.is_alive():
@@ -370,18 +411,9 @@ class Live:
             self.on_publish(self.since, placed)
 
 
-def _work(job: Job, conn: multiprocessing.connection.Connection, parent: int) -> None:
-    """A worker process: run one stage, sending its progress and then its result."""
-    init_worker(parent)
-    last = 0.0
 
-    def progress(stage: str, desc: str, i: int, total: int | None) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= PROGRESS_SECONDS or i == total:
-            last = now
-            conn.send(("progress", desc, i, total))
-
-    context.progress_hook = progress
-    conn.send(("done", run_job(job)))
-    conn.close()
+def stage_modules(project: Project, post: Post) -> list[str]:
+    """A post's stage module, and each module of its stage package."""
+    package = project.root.joinpath(*post.stages.split("."))
+    return [post.stages] + ([f"{post.stages}.{p.stem}" for p in sorted(package.glob("*.py"))
+                             if p.stem != "__init__"] if package.is_dir() else [])

@@ -30,6 +30,7 @@ from figures_pipeline.project import load_project
 from figures_pipeline.status import Status, last_frame
 from figures_pipeline.verify import verify
 from figures_pipeline.watch import Watcher, edited_at, watched_inputs
+from figures_pipeline.workers import preloads
 
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "archetypes")
 OVERLAY = "figures-preview-status"
@@ -44,9 +45,22 @@ def root(tmp_path):
     return make_project(tmp_path)
 
 
+_LIVES: list[Live] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_lives():
+    """Stop the warm workers of each Live a test made (a test runs it `until_idle`)."""
+    yield
+    while _LIVES:
+        _LIVES.pop().close()
+
+
 def live(root: Path, **options) -> Live:
     options.setdefault("jobs", 2)
-    return Live(root, LiveOptions(**options), say=quiet)
+    lv = Live(root, LiveOptions(**options), say=quiet)
+    _LIVES.append(lv)
+    return lv
 
 
 def settle(lv: Live) -> None:
@@ -129,6 +143,55 @@ def test_an_edit_reruns_only_its_stale_stages_and_leaves_lock_and_cache_valid(ro
     assert engine.check(root) == [] and verify(root).findings == []
     # the same result as a build from scratch: nothing is left to do
     assert set(build(root).values()) == {"skipped"}
+
+
+def test_a_stage_runs_in_a_warm_worker_and_sees_the_code_edited_while_it_waited(root):
+    lv = live(root)
+    lv.run(until_idle=True)
+    assert "numpy" in lv.preload  # what the toy's stages import, lazily
+    assert not [m for m in lv.preload if m.startswith("toy")]  # never the project's own code
+    wait_for(lambda: len(lv.pool.idle) == 2 and all(w.poll_ready() for w in lv.pool.idle))
+    waiting = {w.process.pid for w in lv.pool.idle}
+    warm = lv.pool.taken["warm"]
+    edit(root, "toy/svg.py", 'r="1"', 'r="5"')  # edited after the workers started
+    settle(lv)
+    assert lv.pool.taken["warm"] == warm + 1 and lv.counts["ran"] == 5
+    assert 'r="5"' in (root / "static/posts/toy/scatter.svg").read_text()
+    now = {w.process.pid for w in lv.pool.idle}
+    assert len(now) == 2 and len(waiting & now) == 1  # the one it used was replaced
+    assert engine.check(root) == [] and verify(root).findings == []
+
+
+def test_preloads_are_the_modules_from_outside_the_project_the_stages_import(root):
+    from figures_pipeline.codehash import Analyzer
+
+    (root / "toy/extra.py").write_text("import json\nfrom colorsys import rgb_to_hls\n"
+                                        "def f():\n    import numpy.linalg\n"
+                                        "    from PIL import Image\n")
+    edit(root, "toy/svg.py", '"""A tiny deterministic SVG writer."""\n',
+         '"""A tiny deterministic SVG writer."""\nfrom toy import extra  # noqa\n')
+    found = preloads(Analyzer(root), ["toy.stages"])
+    assert {"numpy", "numpy.linalg", "PIL", "PIL.Image"} <= set(found)
+    assert not [m for m in found if m.split(".")[0] in ("toy", "json", "colorsys", "time")]
+
+
+def test_early_cutoff_a_rerun_with_the_same_outputs_runs_nothing_after_it(root):
+    lv = live(root)
+    lv.run(until_idle=True)
+    keys = {n: r["key"] for n, r in read_lock(root / "figures.lock")["toy"].items()}
+    ran = lv.counts["ran"]
+    edit(root, "data/offsets.csv", "0.5,0", "0.50,0")  # other bytes, the same numbers
+    settle(lv)
+    assert lv.counts["ran"] == ran + 1 and lv.counts["cutoff"] == 2  # points only
+    after = {n: r["key"] for n, r in read_lock(root / "figures.lock")["toy"].items()}
+    assert after["points"] != keys["points"]
+    assert {n: after[n] for n in ("scatter", "summary")} == \
+        {n: keys[n] for n in ("scatter", "summary")}
+    assert engine.check(root) == [] and verify(root).findings == []
+    edit(root, "data/offsets.csv", "0.50,0", "0.25,0")  # other numbers: they run
+    settle(lv)
+    assert lv.counts["ran"] == ran + 4 and lv.counts["cutoff"] == 2
+    assert engine.check(root) == []
 
 
 def test_a_prose_edit_runs_no_stage_and_keeps_the_authors_text(root):

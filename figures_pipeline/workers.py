@@ -1,0 +1,186 @@
+"""Warm worker processes for the live preview (live.py): a stage starts without waiting for Python.
+
+Each stage still runs in a process of its own, so that cancelling it is killing that process and
+no state leaks from one stage to the next. But the process is started ahead of time and has
+already imported the third-party modules the post's stages import (numpy, matplotlib, torch...):
+a change then waits for the stage's own work, not for an interpreter and its imports.
+
+    pool = WarmPool(preloads(analyzer, ["blog.stages"]), size=2, parent=os.getpid())
+    worker = pool.take()        # a warm process (the one started first), or a fresh one
+    worker.conn.send(job)       # it runs that one job, reports its progress and result, exits
+    pool.fill(room)             # start replacements, at most `room` at once (free CPUs)
+    pool.close()                # stop the waiting ones
+
+Only modules from outside the project are preloaded: the project's own code (the stages, their
+helpers, the engine when it lives in the project) may be edited while a worker waits, and a stage
+imports it afresh (project.import_project_module). A module that fails to import is skipped: the
+stage that needs it reports the error itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import multiprocessing
+import multiprocessing.connection
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import context
+from .codehash import Analyzer
+from .context import Job, init_worker, run_job
+
+PROGRESS_SECONDS = 0.2  # a worker reports its progress at most this often
+
+
+def preloads(analyzer: Analyzer, modules: Iterable[str]) -> tuple[str, ...]:
+    """The modules from outside the project (and outside the standard library) that the project
+    modules reachable from `modules` import anywhere in their code, lazily or not: the dotted
+    names as written (`matplotlib.figure`, and `PIL.Image` for `from PIL import Image`)."""
+    out: set[str] = set()
+    todo, seen = list(modules), set()
+    while todo:
+        name = todo.pop()
+        if name in seen or not name:
+            continue
+        seen.add(name)
+        top = name.split(".")[0]
+        if top in sys.stdlib_module_names or top == "__future__":
+            continue
+        info = analyzer.find(name)
+        if info is None:
+            if analyzer.find(top) is None:  # not a project module: preload it
+                out.add(name)
+            continue
+        package = name if info.is_package else name.rpartition(".")[0]
+        if package:
+            todo.append(package)
+        for node in ast.walk(info.tree):
+            if isinstance(node, ast.Import):
+                todo += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: within the project
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(p for p in [*parts, base] if p)
+                todo.append(base)
+                todo += [f"{base}.{a.name}" for a in node.names if a.name != "*"]
+    return tuple(sorted(out))  # `from numpy import pi` adds numpy.pi: it fails, cheaply
+
+
+def _serve(conn: multiprocessing.connection.Connection, preload: tuple[str, ...],
+           parent: int) -> None:
+    """A worker process: import `preload`, say so, then run the one job it is sent."""
+    init_worker(parent)  # one thread per worker: set before numpy or torch load
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - not a module, or broken: the stage will say
+            continue
+    try:
+        conn.send(("ready",))
+        job = conn.recv()
+    except (EOFError, OSError):  # the preview stopped, or retired this worker
+        return
+    run(job, conn)
+
+
+def run(job: Job, conn: multiprocessing.connection.Connection) -> None:
+    """Run one stage, sending its progress and then its result on `conn`."""
+    last = 0.0
+
+    def progress(stage: str, desc: str, i: int, total: int | None) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_SECONDS or i == total:
+            last = now
+            conn.send(("progress", desc, i, total))
+
+    context.progress_hook = progress
+    conn.send(("done", run_job(job)))
+    conn.close()
+
+
+@dataclass
+class Worker:
+    process: Any  # multiprocessing's Process
+    conn: multiprocessing.connection.Connection  # both ways: the job in, the reports out
+    preloaded: tuple[str, ...]
+    ready: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def poll_ready(self) -> bool:
+        """Whether it has imported its preloads (reads its 'ready', never a job's report)."""
+        if not self.ready:
+            try:
+                if self.conn.poll():
+                    self.ready = self.conn.recv()[0] == "ready"
+            except (EOFError, OSError):
+                pass
+        return self.ready
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers; reap it."""
+        self.process.terminate()
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(2)
+        self.conn.close()
+
+
+class WarmPool:
+    """Up to `size` started workers that wait for a job with `preload` imported."""
+
+    def __init__(self, preload: tuple[str, ...], size: int, parent: int):
+        self.preload, self.size, self.parent = preload, size, parent
+        self._mp = multiprocessing.get_context("spawn")
+        self.idle: list[Worker] = []
+        self.taken = {"warm": 0, "cold": 0}  # how each job got its process (for tests)
+
+    def _start(self, preload: tuple[str, ...]) -> Worker:
+        mine, theirs = self._mp.Pipe(duplex=True)
+        process = self._mp.Process(target=_serve, args=(theirs, preload, self.parent),
+                                   name="figures worker", daemon=True)
+        process.start()
+        theirs.close()
+        return Worker(process, mine, preload)
+
+    def take(self) -> Worker:
+        """A waiting worker (ready ones first, then the one started first), or, if none waits,
+        a fresh process that imports nothing ahead (the stage imports what it needs)."""
+        for w in [w for w in self.idle if not w.process.is_alive()]:
+            self.idle.remove(w)
+            w.stop()
+        if self.idle:
+            ready = [w for w in self.idle if w.poll_ready()]
+            worker = (ready or self.idle)[0]
+            self.idle.remove(worker)
+            self.taken["warm"] += 1
+            return worker
+        self.taken["cold"] += 1
+        return self._start(())
+
+    def fill(self, room: int) -> None:
+        """Start workers until `size` wait, with at most `room` of them still importing."""
+        importing = sum(not w.poll_ready() for w in self.idle)
+        while len(self.idle) < self.size and importing < room:
+            self.idle.append(self._start(self.preload))
+            importing += 1
+
+    def retire(self, preload: tuple[str, ...]) -> None:
+        """From now on preload `preload`; the waiting workers that lack some of it are stopped."""
+        if preload != self.preload:
+            self.preload = preload
+            keep = set(preload)
+            for w in [w for w in self.idle if not keep <= set(w.preloaded)]:
+                self.idle.remove(w)
+                w.stop()
+
+    def close(self) -> None:
+        for w in self.idle:
+            w.stop()
+        self.idle = []
