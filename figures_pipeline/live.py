@@ -83,11 +83,11 @@ class Live:
 
     def __init__(self, root: str | Path, opts: LiveOptions, status: Status | None = None,
                  say: Callable[[str], None] = _say, site_files: frozenset[Path] = frozenset(),
-                 on_publish: Callable[[float, bool], None] | None = None):
+                 on_publish: Callable[[float, list[Path]], None] | None = None):
         """`site_files`: more files to watch that no stage reads (the site's layouts and
         styles): an edit publishes (and so reloads the page) without planning. `on_publish`
         is called after each publish with the time (time.monotonic) of the first edit it
-        answers and whether it placed outputs: the preview reloads the page once Hugo has
+        answers and the output files it placed: the preview reloads the page once Hugo has
         rebuilt what changed since."""
         self.opts = opts
         self.site_files = site_files
@@ -365,7 +365,7 @@ class Live:
         the claims: under the build lock, the slow part (rendering) first, then the files
         replaced one after the other within milliseconds, so that Hugo rebuilds once."""
         verdicts = []
-        placed = False
+        placed: list[Path] = []
         with signals.deferred(), build_lock(self.project.cache_dir):
             batch = []
             for pp, sp in self._stages():
@@ -400,7 +400,7 @@ class Live:
                     self.status.fail(f"{pp.post.name}/{sp.name}", str(e))
                     continue
                 sp.action, sp.reasons, sp.status = "skip", [], "restored"
-                placed = placed or bool(entry["outputs"])
+                placed += [self.project.static_dir(pp.post.name) / n for n in entry["outputs"]]
         self.status.set_claims([v.message() for v in verdicts if not v.holds])
         for v in verdicts:
             if not v.holds:

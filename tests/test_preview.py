@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,7 +26,7 @@ from site_helpers import http_get, wait_for
 from figures_pipeline import engine
 from figures_pipeline.cache import read_lock
 from figures_pipeline.live import Live, LiveOptions
-from figures_pipeline.preview import HugoLog
+from figures_pipeline.preview import NO_REBUILD_SECONDS, HugoLog
 from figures_pipeline.project import load_project
 from figures_pipeline.status import Status, last_frame
 from figures_pipeline.verify import verify
@@ -369,14 +370,21 @@ def test_the_page_reloads_once_hugo_ended_its_rebuild_and_not_before():
     assert log.rebuilt(later, later, now=later + 5) is False
 
 
-def test_after_outputs_are_placed_the_page_waits_for_hugos_full_rebuild():
+def test_after_outputs_are_placed_the_page_waits_for_hugos_rebuild_of_the_pages():
     before = time.monotonic()
     log = hugo_log(b"Change of Static files detected, rebuilding site (#1).\n"
-                   b"Syncing /posts/toy/scatter.svg to /\n")
-    assert log.rebuilt(before, before, full=True) is None  # the static sync is not enough
-    log = hugo_log(b"Change of config file detected, rebuilding site (#2).\n"
-                   b"Rebuilt in 40 ms\n")
-    assert log.rebuilt(before, before, full=True) is True
+                   b"Syncing /posts/toy/square.png to /\n")
+    assert log.rebuilt(before, before, pages=True) is None  # the static sync is not enough
+    assert log.rebuilt(before, before) is True  # (it is, for a file no page processes)
+    log = hugo_log(b"Change of Static files detected, rebuilding site (#1).\n"
+                   b"Syncing /posts/toy/square.png to /\n\n"
+                   b"Change detected, rebuilding site (#2).\n"
+                   b"Asset changed /posts/toy/square.png\n")
+    assert log.rebuilt(before, before, pages=True) is None  # still rebuilding
+    log = hugo_log(b"Change detected, rebuilding site (#2).\n"
+                   b"Asset changed /posts/toy/square.png\nTotal in 40 ms\n")
+    assert log.rebuilt(before, before, pages=True) is True
+    assert log.rebuilt(before, time.monotonic(), pages=True) is None  # not a later batch's
 
 
 # ---------------------------------------------------------------- the preview process
@@ -455,6 +463,94 @@ def running_preview(site):
         wait_for(lambda: proc.poll() is not None or http_get(url))
         assert proc.poll() is None, (site / "preview.log").read_text()
         yield site, port, url, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+SQUARE_STAGE = """
+
+@stage(config=["square"], outputs={"square.png": Figure(alt="a square", caption="A square")})
+def square(ctx):
+    from toy.png import solid_png
+
+    ctx.output("square.png").write_bytes(solid_png(ctx.config["square"]["rgb"]))
+    return {}
+"""
+SOLID_PNG = '''"""A solid colour as a PNG: struct and zlib only."""
+import struct
+import zlib
+
+
+def solid_png(rgb, width=700, height=400):
+    def chunk(kind, data):
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    rows = b"".join(b"\\x00" + bytes(rgb) * width for _ in range(height))
+    head = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+'''
+
+
+@pytest.fixture
+def square_site(tmp_path):
+    """The toy site with a raster figure, which Hugo shows through WebP renditions."""
+    root = make_site(tmp_path)
+    (root / "toy/png.py").write_text(SOLID_PNG)
+    with open(root / "toy/stages.py", "a") as f:
+        f.write(SQUARE_STAGE)
+    with open(root / "toy/post.toml", "a") as f:
+        f.write("\n[square]\nrgb = [200, 0, 0]\n")
+    with open(root / "toy/templates/results.md.j2", "a") as f:
+        f.write('\n{{ figure("square.png") }}\n')
+    assert build(root)["square"] == "ran"
+    return root
+
+
+def renditions(html: str) -> set[str]:
+    """The URLs of the square's images Hugo made (WebP renditions and the PNG fallback)."""
+    return set(re.findall(r"/posts/toy/square_hu[^\"\s,]*", html))
+
+
+def shows(url: str, rgb: tuple[int, int, int]) -> bool:
+    """Whether the image at `url` is the colour `rgb` (WebP is lossy: within a few levels)."""
+    from PIL import Image
+
+    with urllib.request.urlopen(url, timeout=10) as r:
+        got = Image.open(io.BytesIO(r.read())).convert("RGB").getpixel((5, 5))
+    return max(abs(a - b) for a, b in zip(got, rgb, strict=True)) < 8
+
+
+@pytest.mark.slow
+def test_a_changed_figure_is_never_shown_through_its_old_renditions(square_site):
+    """The page reloads once Hugo rebuilt it with the new figure's renditions, and only the
+    page (no full rebuild of the site)."""
+    port = free_port()
+    proc = start_preview(square_site, port)
+    base, url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/posts/toy/"
+    try:
+        html = wait_for(lambda: (lambda h: h if h and renditions(h) else None)(http_get(url)))
+        status_url = _status_url(html)
+        wait_for(lambda: not json.loads(http_get(status_url))["busy"])
+        time.sleep(NO_REBUILD_SECONDS + 0.5)  # the start's own batch has reloaded, if at all
+        html = http_get(url)
+        old = renditions(html)
+        assert len(old) >= 2 and all(shows(base + u, (200, 0, 0)) for u in old)
+        for rgb in ((0, 0, 200), (0, 160, 0)):
+            reload = json.loads(http_get(status_url))["reload"]
+            text = (square_site / "toy/post.toml").read_text()
+            (square_site / "toy/post.toml").write_text(re.sub(
+                r"rgb = \[.*\]", f"rgb = {list(rgb)}", text))
+            wait_for(lambda r=reload: json.loads(http_get(status_url))["reload"] > r,
+                     timeout=60)
+            new = renditions(http_get(url))  # what the page shows as it reloads
+            assert len(new) == len(old) and not new & old
+            assert all(shows(base + u, rgb) for u in new)
+            old = new
+        assert "Change of config file detected" not in (square_site / "preview.log").read_text()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
