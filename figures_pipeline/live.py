@@ -51,6 +51,7 @@ from .verify import remove_stray_temps
 from .watch import POLL_SECONDS, Watcher, edited_at, watched_inputs
 from .workers import WarmPool, preloads
 
+REFILL_IDLE_SECONDS = 2.0  # warm workers are started once the preview was idle this long
 PLAN_ERRORS = (ProjectError, ConfigError, DeclarationError, CodeError, OSError,
                UnicodeDecodeError)
 REGION_ERRORS = (SectionError, ClaimError, ProjectError, PublishError, OSError)
@@ -106,7 +107,10 @@ class Live:
         self.since = time.monotonic()  # the first edit not yet published
         self.warm = self.jobs if opts.warm is None else opts.warm
         self.pool: WarmPool | None = None  # started by `run`
-        self.preload: tuple[str, ...] = ()
+        self.preload: tuple[str, ...] | None = None  # computed when the preview is idle
+        self.analyzer: Analyzer | None = None  # the last plan's
+        self.busy_at = 0.0  # when a stage last ran or waited to
+        self.exiting: list[Any] = []  # worker processes that sent their result
         with build_lock(self.project.cache_dir):
             remove_stray_temps(self.project)
             self.cache.clean_tmp()
@@ -122,11 +126,9 @@ class Live:
         try:
             if not self.plans:
                 self.plan()
-            if self.pool is None:
-                self.pool = WarmPool(self.preload, self.warm, os.getpid())
             while not stop():
                 self.schedule()
-                self.pool.fill(room=self.jobs - len(self.running))
+                self.refill()
                 self.collect(POLL_SECONDS)
                 if not self.running and not self._runnable():
                     if self.sections_due or self._pending():
@@ -149,6 +151,29 @@ class Live:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+        for process in self.exiting:
+            process.join(1)
+        self.exiting = []
+
+    def refill(self, now: float | None = None) -> None:
+        """Start warm workers once idle for REFILL_IDLE_SECONDS: not while stages run, nor
+        while Hugo rebuilds and the page reloads after a batch (they would share the CPUs)."""
+        now = time.monotonic() if now is None else now
+        self.exiting = [p for p in self.exiting if p.is_alive()]  # (is_alive reaps)
+        if self.running or self._runnable() or self.sections_due or self._pending():
+            self.busy_at = now
+            return
+        if self.warm <= 0 or now - self.busy_at < REFILL_IDLE_SECONDS:
+            return
+        if self.preload is None and self.analyzer is not None:
+            posts = self.project.select(self.opts.posts)
+            modules = [m for p in posts for m in stage_modules(self.project, p)]
+            self.preload = preloads(self.analyzer, modules)
+            if self.pool is not None:
+                self.pool.retire(self.preload)
+        if self.pool is None:
+            self.pool = WarmPool(self.preload or (), self.warm, os.getpid())
+        self.pool.fill(room=self.jobs)
 
     def changed(self, paths: set[Path]) -> None:
         """React to edited inputs: replan, unless only the Markdown or templates changed."""
@@ -199,9 +224,7 @@ class Live:
             return False
         self.status.clear("plan")
         self.project, self.plans = project, plans
-        self.preload = preloads(analyzer, [m for p in posts for m in stage_modules(project, p)])
-        if self.pool is not None:
-            self.pool.retire(self.preload)
+        self.analyzer, self.preload = analyzer, None  # (its imports may have changed)
         inputs.files |= self.site_files
         self.watcher.watch(inputs)
         for pp in plans:
@@ -280,7 +303,7 @@ class Live:
         job = dataclasses.replace(job, upstream=upstream)
         report.stage_start(pp.post.name, sp)
         if self.pool is None:
-            self.pool = WarmPool(self.preload, self.warm, os.getpid())
+            self.pool = WarmPool(self.preload or (), self.warm, os.getpid())
         worker = self.pool.take()
         try:
             worker.conn.send(job)
@@ -318,7 +341,9 @@ class Live:
         """Store a finished stage in the cache (published with its batch), or record its
         failure for the status."""
         r = self.running.pop(ident)
-        r.process.join(5)
+        r.process.join(0.05 if r.result is not None else 5)
+        if r.process.is_alive():  # it is exiting: reaped later (refill), nothing waits
+            self.exiting.append(r.process)
         r.conn.close()
         where = "/".join(ident)
         self.status.ended(where)

@@ -23,6 +23,7 @@ import ast
 import importlib
 import multiprocessing
 import multiprocessing.connection
+import os
 import sys
 import time
 from collections.abc import Iterable
@@ -102,6 +103,9 @@ def run(job: Job, conn: multiprocessing.connection.Connection) -> None:
     context.progress_hook = progress
     conn.send(("done", run_job(job)))
     conn.close()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)  # at once: tearing down torch and matplotlib takes a second, and nothing waits
 
 
 @dataclass
