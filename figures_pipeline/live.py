@@ -67,6 +67,17 @@ class LiveOptions:
 
 
 @dataclass
+class Published:
+    """What a publish did, for the preview (which reloads the page once Hugo rebuilt it)."""
+
+    since: float  # the first edit it answers (time.monotonic)
+    placed: list[Path]  # the output files it placed (bytes changed or not)
+    wrote: float | None  # when it had rewritten the files it rewrote (None: it wrote none)
+    served: bool  # it answers an edit of a file Hugo reads itself (a post, a site file)...
+    told: bool  # ... of which `on_edit` told the preview already
+
+
+@dataclass
 class Running:
     key: str
     job: Job
@@ -84,15 +95,19 @@ class Live:
 
     def __init__(self, root: str | Path, opts: LiveOptions, status: Status | None = None,
                  say: Callable[[str], None] = _say, site_files: frozenset[Path] = frozenset(),
-                 on_publish: Callable[[float, list[Path]], None] | None = None):
+                 on_publish: Callable[[Published], None] | None = None,
+                 on_edit: Callable[[float], None] | None = None):
         """`site_files`: more files to watch that no stage reads (the site's layouts and
         styles): an edit publishes (and so reloads the page) without planning. `on_publish`
-        is called after each publish with the time (time.monotonic) of the first edit it
-        answers and the output files it placed: the preview reloads the page once Hugo has
-        rebuilt what changed since."""
+        is called after each publish (Published); `on_edit` at once when the author saved
+        only files Hugo reads itself (a post's Markdown, the site's files), with the time of
+        the save: the preview reloads the page once Hugo has rebuilt it, without waiting for
+        the publish (which rewrites nothing, unless the author edited a generated region)."""
         self.opts = opts
         self.site_files = site_files
         self.on_publish = on_publish
+        self.on_edit = on_edit
+        self.served = self.told = False  # this batch's edits (Published)
         self.project = load_project(root)
         self.cache = Cache(self.project.cache_dir)
         self.status = status or Status(opts.profile)
@@ -180,8 +195,20 @@ class Live:
         shown = ", ".join(sorted(os.path.relpath(p, self.project.root) for p in paths))
         self.say(f" changed {shown}")
         self.sections_due = True
+        served = self._served()
+        if paths & served:
+            self.served = True
+            if paths <= served and self.on_edit is not None:
+                self.on_edit(self.since)
+                self.told = True
         if paths - self._text_only():
             self.plan()
+
+    def _served(self) -> set[Path]:
+        """The watched files Hugo reads itself: each post's Markdown, the site's files."""
+        root = self.project.root
+        return {root / pp.post.markdown for pp in self.plans if pp.post.markdown} \
+            | set(self.site_files)
 
     def _text_only(self) -> set[Path]:
         """The watched files no stage reads: each post's Markdown and templates."""
@@ -391,6 +418,7 @@ class Live:
         replaced one after the other within milliseconds, so that Hugo rebuilds once."""
         verdicts = []
         placed: list[Path] = []
+        wrote: float | None = None
         with signals.deferred(), build_lock(self.project.cache_dir):
             batch = []
             for pp, sp in self._stages():
@@ -416,6 +444,8 @@ class Live:
                     self.status.fail(where, str(e))
                 for path, data in written:
                     self.watcher.wrote(path, data)
+                if written:
+                    wrote = time.monotonic()
             for pp, sp, entry in batch:
                 try:
                     place(self.project, self.cache, self.lock, pp, sp, entry,
@@ -426,6 +456,7 @@ class Live:
                     continue
                 sp.action, sp.reasons, sp.status = "skip", [], "restored"
                 placed += [self.project.static_dir(pp.post.name) / n for n in entry["outputs"]]
+                wrote = time.monotonic() if entry["outputs"] else wrote
         self.status.set_claims([v.message() for v in verdicts if not v.holds])
         for v in verdicts:
             if not v.holds:
@@ -433,7 +464,8 @@ class Live:
         self.counts["published"] += 1
         self.sections_due = False
         if self.on_publish is not None:
-            self.on_publish(self.since, placed)
+            self.on_publish(Published(self.since, placed, wrote, self.served, self.told))
+        self.served = self.told = False
 
 
 

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from . import signals, status
 from .cache import atomic_write, holding, is_temp_name
-from .live import Live, LiveOptions
+from .live import Live, LiveOptions, Published
 from .project import STATIC_DIR, Project, load_project
 
 STATUS_PARAM = "HUGO_PARAMS_PREVIEWSTATUS"
@@ -327,11 +327,21 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
             mirror = extra = None
         site_config = watched_config(project)
 
-        def published(since: float, placed: list[Path]) -> None:
-            """Relink the placed outputs in the mirror; wait for Hugo's rebuild."""
+        def edited(since: float) -> None:
+            """The author saved a post or a site file: wait for Hugo's rebuild."""
+            waiting.append((since, time.monotonic(), False))
+
+        def published(done: Published) -> None:
+            """Relink the placed outputs in the mirror; wait for Hugo's rebuild of what the
+            batch changed (not for one that started before it wrote)."""
             start = time.monotonic()
-            changed = mirror.update(placed) if mirror is not None else []
-            waiting.append((since, start, bool(changed)))
+            changed = mirror.update(done.placed) if mirror is not None else []
+            if changed:  # (the pages' rebuild after `start` also shows the author's edits)
+                waiting.append((done.since, start, True))
+            elif done.wrote is not None:
+                waiting.append((done.wrote, start, False))
+            elif done.served and not done.told:
+                waiting.append((done.since, start, False))
 
         def tick() -> bool:
             """Reload the page once Hugo rebuilt what was published; stop if Hugo stopped."""
@@ -353,7 +363,7 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
         try:
             with signals.handled():
                 live = Live(project.root, live_opts, state, site_files=site_files(project),
-                            on_publish=published)
+                            on_publish=published, on_edit=edited)
                 if mirror is not None and extra is not None:
                     mirror.build(project.select(live_opts.posts))
                     atomic_write(extra, config, project.cache_dir / "tmp")

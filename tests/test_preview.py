@@ -210,6 +210,32 @@ def test_a_prose_edit_runs_no_stage_and_keeps_the_authors_text(root):
     assert "Outro, edited live." in (root / "content/posts/toy.md").read_text()
 
 
+def test_a_save_of_what_hugo_reads_is_told_at_once_and_each_publish_says_what_it_wrote(root):
+    """The preview reloads the page after a prose edit without waiting for the publish, and
+    after a publish only for what it wrote (live.Published)."""
+    edits, done = [], []
+    lv = Live(root, LiveOptions(jobs=2), say=quiet, on_publish=done.append,
+              on_edit=edits.append)
+    _LIVES.append(lv)
+    lv.run(until_idle=True)
+    edit(root, "content/posts/toy.md", "Outro.", "Outro, edited live.")
+    changed = lv.watcher.poll()
+    lv.changed(changed)
+    assert len(edits) == 1 and lv.counts["published"] == 1  # told before it published
+    lv.run(until_idle=True)
+    last = done[-1]
+    assert last.served and last.told and last.wrote is None and last.placed == []
+    edit(root, "toy/templates/results.md.j2", "We drew", "We drew exactly")
+    settle(lv)
+    last = done[-1]
+    assert len(edits) == 1 and not last.served and last.wrote is not None and not last.placed
+    edit(root, "toy/svg.py", 'r="1"', 'r="6"')
+    settle(lv)
+    last = done[-1]
+    assert len(edits) == 1 and last.placed == [root / "static/posts/toy/scatter.svg"]
+    assert last.wrote is not None
+
+
 def test_a_template_edit_rewrites_the_region_without_running_a_stage(root):
     lv = live(root)
     lv.run(until_idle=True)
