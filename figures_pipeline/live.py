@@ -6,10 +6,11 @@
 
 The loop polls the watched inputs (watch.py). A burst of saves is one change; it is replanned
 (planning.py: every stage's key, statically) unless only the Markdown or the templates changed,
-which no stage reads. Stale stages run in worker processes of their own, the longest chain first,
-at most `jobs` at once; each finished stage is stored in the cache at once (keyed by its inputs),
-and a stage whose key changes while it runs is cancelled (its process terminated) and started
-again; the others keep running. A stage that failed is not retried until its inputs change.
+which no stage reads. Stale stages run in worker processes of their own (warm ones, workers.py),
+the longest chain first, at most `jobs` at once; a stage whose upstream ran with the same outputs
+is not run (early cutoff); each finished stage is stored in the cache at once (keyed by its
+inputs), and a stage whose key changes while it runs is cancelled (its process killed) and
+started again; the others keep running. A failed stage is not retried until its inputs change.
 
 When nothing is left to run, the batch is published in one go: the stages' outputs placed from
 the cache and recorded in the lock, then the generated regions rewritten and the claims judged,
@@ -22,7 +23,7 @@ frame) goes to the status (status.py), and leaves it when the stage succeeds.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing.connection
+import functools
 import os
 import shutil
 import sys
@@ -31,27 +32,25 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from . import report, signals
+from . import report, signals, watch
 from .cache import Cache, build_lock, read_lock
 from .claims import ClaimError
 from .codehash import Analyzer, CodeError
 from .config import PUBLISHED_PROFILE, ConfigError
-from .context import Job, Upstream
+from .context import Upstream
 from .errors import PublishError
 from .execution import critical_path, make_job, place, record, store
 from .planning import PostPlan, StagePlan, plan_post, resolve
-from .project import Post, Project, ProjectError, load_project
+from .project import ProjectError, load_project
 from .regions import write_sections
 from .sections import SectionError
 from .stages import DeclarationError
 from .status import Status, last_frame
 from .verify import remove_stray_temps
 from .watch import POLL_SECONDS, Watcher, edited_at, watched_inputs
-from .workers import WarmPool, preloads
+from .workers import Running, WarmPool, preloads, stage_modules, wait
 
-REFILL_IDLE_SECONDS = 2.0  # warm workers are started once the preview was idle this long
 PLAN_ERRORS = (ProjectError, ConfigError, DeclarationError, CodeError, OSError,
                UnicodeDecodeError)
 REGION_ERRORS = (SectionError, ClaimError, ProjectError, PublishError, OSError)
@@ -77,14 +76,6 @@ class Published:
     told: bool  # ... of which `on_edit` told the preview already
 
 
-@dataclass
-class Running:
-    key: str
-    job: Job
-    process: Any  # multiprocessing's Process
-    conn: multiprocessing.connection.Connection
-    result: dict[str, Any] | None = None
-
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
@@ -99,10 +90,10 @@ class Live:
                  on_edit: Callable[[float], None] | None = None):
         """`site_files`: more files to watch that no stage reads (the site's layouts and
         styles): an edit publishes (and so reloads the page) without planning. `on_publish`
-        is called after each publish (Published); `on_edit` at once when the author saved
-        only files Hugo reads itself (a post's Markdown, the site's files), with the time of
-        the save: the preview reloads the page once Hugo has rebuilt it, without waiting for
-        the publish (which rewrites nothing, unless the author edited a generated region)."""
+        is called after each publish (Published); `on_edit` at once when the author saved only
+        files Hugo reads (a post's Markdown, the site's), with the save's time: the preview
+        reloads the page once Hugo rebuilt it, not waiting for the publish (which rewrites
+        nothing unless the author edited a generated region)."""
         self.opts = opts
         self.site_files = site_files
         self.on_publish = on_publish
@@ -120,12 +111,9 @@ class Live:
         self.counts: Counter[str] = Counter()  # ran, failed, cancelled, published (for tests)
         self.sections_due = True
         self.since = time.monotonic()  # the first edit not yet published
-        self.warm = self.jobs if opts.warm is None else opts.warm
-        self.pool: WarmPool | None = None  # started by `run`
-        self.preload: tuple[str, ...] | None = None  # computed when the preview is idle
         self.analyzer: Analyzer | None = None  # the last plan's
-        self.busy_at = 0.0  # when a stage last ran or waited to
-        self.exiting: list[Any] = []  # worker processes that sent their result
+        self.pool = WarmPool(self.jobs if opts.warm is None else opts.warm, os.getpid(),
+                             self._preloads)
         with build_lock(self.project.cache_dir):
             remove_stray_temps(self.project)
             self.cache.clean_tmp()
@@ -163,66 +151,34 @@ class Live:
 
     def close(self) -> None:
         """Stop the workers that wait for a job."""
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
-        for process in self.exiting:
-            process.join(1)
-        self.exiting = []
+        self.pool.close()
 
     def refill(self, now: float | None = None) -> None:
-        """Start warm workers once idle for REFILL_IDLE_SECONDS: not while stages run, nor
-        while Hugo rebuilds and the page reloads after a batch (they would share the CPUs)."""
-        now = time.monotonic() if now is None else now
-        self.exiting = [p for p in self.exiting if p.is_alive()]  # (is_alive reaps)
+        """Start warm workers when the CPUs are free (workers.WarmPool.refill)."""
         if self.running or self._runnable() or self.sections_due or self._pending():
-            self.busy_at = now
-            return
-        if self.warm <= 0 or now - self.busy_at < REFILL_IDLE_SECONDS:
-            return
-        if self.preload is None and self.analyzer is not None:
-            posts = self.project.select(self.opts.posts)
-            modules = [m for p in posts for m in stage_modules(self.project, p)]
-            self.preload = preloads(self.analyzer, modules)
-            if self.pool is not None:
-                self.pool.retire(self.preload)
-        if self.pool is None:
-            self.pool = WarmPool(self.preload or (), self.warm, os.getpid())
-        self.pool.fill(room=self.jobs)
+            self.pool.busy(now)
+        else:
+            self.pool.refill(self.jobs, now)
+
+    def _preloads(self) -> tuple[str, ...]:
+        modules = stage_modules(self.project.root, self.project.select(self.opts.posts))
+        return preloads(self.analyzer, modules) if self.analyzer else ()
 
     def changed(self, paths: set[Path]) -> None:
         """React to edited inputs: replan, unless only the Markdown or templates changed."""
         shown = ", ".join(sorted(os.path.relpath(p, self.project.root) for p in paths))
         self.say(f" changed {shown}")
         self.sections_due = True
-        served = self._served()
+        root, posts = self.project.root, [pp.post for pp in self.plans]
+        served = watch.served_files(root, posts, self.site_files)
         if paths & served:
             self.served = True
             if paths <= served and self.on_edit is not None:
                 self.on_edit(self.since)
                 self.told = True
-        if paths - self._text_only():
+        data = {rel for pp in self.plans for st in pp.graph.stages.values() for rel in st.data}
+        if paths - watch.text_only_files(root, posts, data, self.site_files):
             self.plan()
-
-    def _served(self) -> set[Path]:
-        """The watched files Hugo reads itself: each post's Markdown, the site's files."""
-        root = self.project.root
-        return {root / pp.post.markdown for pp in self.plans if pp.post.markdown} \
-            | set(self.site_files)
-
-    def _text_only(self) -> set[Path]:
-        """The watched files no stage reads: each post's Markdown and templates."""
-        root = self.project.root
-        data = {root / rel for pp in self.plans for st in pp.graph.stages.values()
-                for rel in st.data}
-        out: set[Path] = set()
-        for pp in self.plans:
-            if pp.post.markdown:
-                out.add(root / pp.post.markdown)
-            if pp.post.templates:
-                folder = root / pp.post.templates
-                out |= {folder} | set(folder.glob("*.md.j2"))
-        return (out | self.site_files) - data
 
     # ------------------------------------------------------------ planning
 
@@ -251,7 +207,8 @@ class Live:
             return False
         self.status.clear("plan")
         self.project, self.plans = project, plans
-        self.analyzer, self.preload = analyzer, None  # (its imports may have changed)
+        self.analyzer = analyzer
+        self.pool.changed()
         inputs.files |= self.site_files
         self.watcher.watch(inputs)
         for pp in plans:
@@ -300,10 +257,9 @@ class Live:
         self.status.queued(waiting)
 
     def cut_off(self) -> None:
-        """Key each pending stage whose upstream stages are done (ran into the cache, or fresh)
-        and decide again, as a build does (planning.resolve): if they produced the bytes and
-        values its recorded key was computed from, it is fresh (early cutoff); if the cache
-        holds its key, it is placed with the batch; else it runs."""
+        """Key each pending stage whose upstream stages are done and decide again, as a build
+        does (planning.resolve): fresh if they produced what its recorded key was computed
+        from (early cutoff), placed with the batch if the cache holds its key, else run."""
         for pp, sp in self._stages():
             ident = (pp.post.name, sp.name)
             if sp.action != "run" or not sp.pending or ident in self.running \
@@ -329,55 +285,34 @@ class Live:
             upstream[u] = Upstream(u, entry.get("values", up.values), up.files)
         job = dataclasses.replace(job, upstream=upstream)
         report.stage_start(pp.post.name, sp)
-        if self.pool is None:
-            self.pool = WarmPool(self.preload or (), self.warm, os.getpid())
         worker = self.pool.take()
         try:
             worker.conn.send(job)
         except OSError:  # it died while it waited: collect() reports the stage as failed
             pass
         where = f"{pp.post.name}/{sp.name}"
-        self.running[(pp.post.name, sp.name)] = Running(sp.key, job, worker.process,
-                                                        worker.conn)
+        self.running[(pp.post.name, sp.name)] = Running(sp.key, job, worker)
         self.status.started(where, self.lock.get(pp.post.name, {}).get(sp.name, {})
                             .get("seconds", 0.0))
 
     def collect(self, timeout: float) -> None:
         """Wait up to `timeout` seconds for the workers; take their progress and results."""
-        if not self.running:
-            time.sleep(timeout)
-            return
-        waitables: list[Any] = [r.conn for r in self.running.values()]
-        waitables += [r.process.sentinel for r in self.running.values()]
-        multiprocessing.connection.wait(waitables, timeout)
+        wait(self.running.values(), timeout)
         for ident, r in list(self.running.items()):
-            where = "/".join(ident)
-            try:
-                while r.result is None and r.conn.poll():
-                    kind, *payload = r.conn.recv()
-                    if kind == "progress":
-                        self.status.progress(where, *payload)
-                    elif kind == "done":
-                        r.result = payload[0]  # (a warm worker's "ready" says nothing here)
-            except (EOFError, OSError):
-                pass
-            if r.result is not None or not r.process.is_alive():
+            if r.receive(functools.partial(self.status.progress, "/".join(ident))):
                 self.finish(ident)
 
     def finish(self, ident: tuple[str, str]) -> None:
         """Store a finished stage in the cache (published with its batch), or record its
         failure for the status."""
         r = self.running.pop(ident)
-        r.process.join(0.05 if r.result is not None else 5)
-        if r.process.is_alive():  # it is exiting: reaped later (refill), nothing waits
-            self.exiting.append(r.process)
-        r.conn.close()
+        self.pool.release(r.worker, 0.05 if r.result is not None else 5)
         where = "/".join(ident)
         self.status.ended(where)
         pp = next(pp for pp in self.plans if pp.post.name == ident[0])
         sp = pp.stages[ident[1]]
         result = r.result or {"ok": False, "seconds": 0.0,
-                              "error": f"worker died (exit code {r.process.exitcode})"}
+                              "error": f"worker died (exit code {r.worker.process.exitcode})"}
         try:
             with signals.deferred():
                 stored = store(self.project, self.cache, sp, r.job, result)
@@ -398,12 +333,7 @@ class Live:
     def cancel(self, ident: tuple[str, str], quiet: bool = False) -> None:
         """Stop a running stage (SIGTERM, then SIGKILL); nothing of it is kept."""
         r = self.running.pop(ident)
-        r.process.terminate()
-        r.process.join(2)
-        if r.process.is_alive():
-            r.process.kill()
-            r.process.join(2)
-        r.conn.close()
+        r.worker.stop()
         shutil.rmtree(r.job.staging, ignore_errors=True)
         self.status.ended("/".join(ident))
         self.counts["cancelled"] += 1
@@ -468,9 +398,3 @@ class Live:
         self.served = self.told = False
 
 
-
-def stage_modules(project: Project, post: Post) -> list[str]:
-    """A post's stage module, and each module of its stage package."""
-    package = project.root.joinpath(*post.stages.split("."))
-    return [post.stages] + ([f"{post.stages}.{p.stem}" for p in sorted(package.glob("*.py"))
-                             if p.stem != "__init__"] if package.is_dir() else [])

@@ -5,11 +5,13 @@ no state leaks from one stage to the next. But the process is started ahead of t
 already imported the third-party modules the post's stages import (numpy, matplotlib, torch...):
 a change then waits for the stage's own work, not for an interpreter and its imports.
 
-    pool = WarmPool(preloads(analyzer, ["blog.stages"]), size=2, parent=os.getpid())
-    worker = pool.take()        # a warm process (the one started first), or a fresh one
-    worker.conn.send(job)       # it runs that one job, reports its progress and result, exits
-    pool.fill(room)             # start replacements, at most `room` at once (free CPUs)
-    pool.close()                # stop the waiting ones
+    pool = WarmPool(2, os.getpid(), lambda: preloads(analyzer, ["blog.stages"]))
+    running = Running(key, job, pool.take())   # a warm process (the first started), or a fresh one
+    running.receive(on_progress)               # its progress so far; True once it is over
+    pool.release(running.worker)               # it exits by itself (reaped later)
+    pool.busy(now)                             # stages run (or Hugo rebuilds): start nothing
+    pool.refill(room, now)                     # idle IDLE_SECONDS: start workers, `room` at once
+    pool.close()                               # stop the waiting ones
 
 Only modules from outside the project are preloaded: the project's own code (the stages, their
 helpers, the engine when it lives in the project) may be edited while a worker waits, and a stage
@@ -26,8 +28,9 @@ import multiprocessing.connection
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import context
@@ -35,6 +38,7 @@ from .codehash import Analyzer
 from .context import Job, init_worker, run_job
 
 PROGRESS_SECONDS = 0.2  # a worker reports its progress at most this often
+IDLE_SECONDS = 2.0  # workers are started once the preview was idle this long (CPUs are free)
 
 
 def preloads(analyzer: Analyzer, modules: Iterable[str]) -> tuple[str, ...]:
@@ -70,6 +74,16 @@ def preloads(analyzer: Analyzer, modules: Iterable[str]) -> tuple[str, ...]:
                 todo.append(base)
                 todo += [f"{base}.{a.name}" for a in node.names if a.name != "*"]
     return tuple(sorted(out))  # `from numpy import pi` adds numpy.pi: it fails, cheaply
+
+
+def stage_modules(root: Path, posts: Iterable) -> list[str]:
+    """Each post's stage module, and each module of its stage package."""
+    out = []
+    for post in posts:
+        package = root.joinpath(*post.stages.split("."))
+        out += [post.stages] + ([f"{post.stages}.{p.stem}" for p in sorted(package.glob("*.py"))
+                                 if p.stem != "__init__"] if package.is_dir() else [])
+    return out
 
 
 def _serve(conn: multiprocessing.connection.Connection, preload: tuple[str, ...],
@@ -136,13 +150,51 @@ class Worker:
         self.conn.close()
 
 
-class WarmPool:
-    """Up to `size` started workers that wait for a job with `preload` imported."""
+@dataclass
+class Running:
+    """A stage that runs in `worker`, and its result once sent."""
 
-    def __init__(self, preload: tuple[str, ...], size: int, parent: int):
-        self.preload, self.size, self.parent = preload, size, parent
+    key: str
+    job: Job
+    worker: Worker
+    result: dict[str, Any] | None = None
+
+    def receive(self, progress: Callable[..., None]) -> bool:
+        """Take what the worker sent (its progress goes to `progress`); whether it is over
+        (a result came, or the process died)."""
+        try:
+            while self.result is None and self.worker.conn.poll():
+                kind, *payload = self.worker.conn.recv()
+                if kind == "progress":
+                    progress(*payload)
+                elif kind == "done":
+                    self.result = payload[0]  # (a warm worker's "ready" says nothing here)
+        except (EOFError, OSError):
+            pass
+        return self.result is not None or not self.worker.process.is_alive()
+
+
+def wait(running: Iterable[Running], timeout: float) -> None:
+    """Until one of the `running` stages sends something or dies, or `timeout` seconds."""
+    ws = [w for r in running for w in (r.worker.conn, r.worker.process.sentinel)]
+    if ws:
+        multiprocessing.connection.wait(ws, timeout)
+    else:
+        time.sleep(timeout)
+
+
+class WarmPool:
+    """Up to `size` started workers that wait for a job with the modules `find_preload()`
+    names imported (computed when the pool is idle, again after `changed`)."""
+
+    def __init__(self, size: int, parent: int,
+                 find_preload: Callable[[], tuple[str, ...]] = tuple):
+        self.size, self.parent, self.find_preload = size, parent, find_preload
+        self.preload: tuple[str, ...] | None = None
+        self.busy_at = 0.0  # when the preview last ran a stage or waited for Hugo
         self._mp = multiprocessing.get_context("spawn")
         self.idle: list[Worker] = []
+        self.exiting: list[Any] = []  # processes that sent their result
         self.taken = {"warm": 0, "cold": 0}  # how each job got its process (for tests)
 
     def _start(self, preload: tuple[str, ...]) -> Worker:
@@ -168,11 +220,40 @@ class WarmPool:
         self.taken["cold"] += 1
         return self._start(())
 
+    def release(self, worker: Worker, grace: float = 0.05) -> None:
+        """A worker whose stage is over: reaped now if it exited, else later (`reap`), or
+        after 5 s if it sent no result (it died)."""
+        worker.process.join(grace)
+        if worker.process.is_alive():
+            self.exiting.append(worker.process)
+        worker.conn.close()
+
+    def reap(self) -> None:
+        self.exiting = [p for p in self.exiting if p.is_alive()]  # (is_alive reaps)
+
+    def busy(self, now: float | None = None) -> None:
+        self.busy_at = time.monotonic() if now is None else now
+
+    def changed(self) -> None:
+        """The project's code changed: its imports may have (found again when idle)."""
+        self.preload = None
+
+    def refill(self, room: int, now: float | None = None) -> None:
+        """Once idle for IDLE_SECONDS (not while stages run, nor while Hugo rebuilds and the
+        page reloads: they would share the CPUs), start workers, `room` at most at once."""
+        self.reap()
+        now = time.monotonic() if now is None else now
+        if self.size <= 0 or now - self.busy_at < IDLE_SECONDS:
+            return
+        if self.preload is None:
+            self.retire(self.find_preload())
+        self.fill(room)
+
     def fill(self, room: int) -> None:
         """Start workers until `size` wait, with at most `room` of them still importing."""
         importing = sum(not w.poll_ready() for w in self.idle)
         while len(self.idle) < self.size and importing < room:
-            self.idle.append(self._start(self.preload))
+            self.idle.append(self._start(self.preload or ()))
             importing += 1
 
     def retire(self, preload: tuple[str, ...]) -> None:
@@ -187,4 +268,6 @@ class WarmPool:
     def close(self) -> None:
         for w in self.idle:
             w.stop()
-        self.idle = []
+        for p in self.exiting:
+            p.join(1)
+        self.idle, self.exiting = [], []

@@ -25,13 +25,13 @@ from site_helpers import http_get, wait_for
 
 from figures_pipeline import engine
 from figures_pipeline.cache import read_lock
-from figures_pipeline.live import REFILL_IDLE_SECONDS, Live, LiveOptions
+from figures_pipeline.live import Live, LiveOptions
 from figures_pipeline.preview import NO_REBUILD_SECONDS, HugoLog
 from figures_pipeline.project import load_project
 from figures_pipeline.status import Status, last_frame
 from figures_pipeline.verify import verify
 from figures_pipeline.watch import Watcher, edited_at, watched_inputs
-from figures_pipeline.workers import preloads
+from figures_pipeline.workers import IDLE_SECONDS, preloads
 
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "archetypes")
 OVERLAY = "figures-preview-status"
@@ -150,10 +150,10 @@ def test_a_stage_runs_in_a_warm_worker_and_sees_the_code_edited_while_it_waited(
     lv = live(root)
     lv.run(until_idle=True)
     lv.refill()
-    assert not lv.pool or not lv.pool.idle  # not as soon as it is idle: Hugo may be at work
-    lv.refill(now=time.monotonic() + REFILL_IDLE_SECONDS)
-    assert "numpy" in lv.preload  # what the toy's stages import, lazily
-    assert not [m for m in lv.preload if m.startswith("toy")]  # never the project's own code
+    assert not lv.pool.idle  # not as soon as it is idle: Hugo may be at work
+    lv.refill(now=time.monotonic() + IDLE_SECONDS)
+    assert "numpy" in lv.pool.preload  # what the toy's stages import, lazily
+    assert not [m for m in lv.pool.preload if m.startswith("toy")]  # never the project's code
     wait_for(lambda: len(lv.pool.idle) == 2 and all(w.poll_ready() for w in lv.pool.idle))
     waiting = {w.process.pid for w in lv.pool.idle}
     warm = lv.pool.taken["warm"]
@@ -162,7 +162,7 @@ def test_a_stage_runs_in_a_warm_worker_and_sees_the_code_edited_while_it_waited(
     assert lv.pool.taken["warm"] == warm + 1 and lv.counts["ran"] == 5
     assert 'r="5"' in (root / "static/posts/toy/scatter.svg").read_text()
     assert len(lv.pool.idle) == 1  # not replaced while busy
-    lv.refill(now=time.monotonic() + REFILL_IDLE_SECONDS)
+    lv.refill(now=time.monotonic() + IDLE_SECONDS)
     now = {w.process.pid for w in lv.pool.idle}
     assert len(now) == 2 and len(waiting & now) == 1  # the one it used was replaced
     assert engine.check(root) == [] and verify(root).findings == []
