@@ -22,6 +22,7 @@ frame) goes to the status (status.py), and leaves it when the stage succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -158,7 +159,7 @@ class Live:
         if self.running or self._runnable() or self.sections_due or self._pending():
             self.pool.busy(now)
         else:
-            self.pool.refill(self.jobs, now)
+            self.pool.refill(max(1, self.jobs - 1), now)
 
     def _preloads(self) -> tuple[str, ...]:
         modules = stage_modules(self.project.root, self.project.select(self.opts.posts))
@@ -169,6 +170,7 @@ class Live:
         shown = ", ".join(sorted(os.path.relpath(p, self.project.root) for p in paths))
         self.say(f" changed {shown}")
         self.sections_due = True
+        self.pool.busy()  # (planning needs a CPU too)
         root, posts = self.project.root, [pp.post for pp in self.plans]
         served = watch.served_files(root, posts, self.site_files)
         if paths & served:
@@ -286,10 +288,8 @@ class Live:
         job = dataclasses.replace(job, upstream=upstream)
         report.stage_start(pp.post.name, sp)
         worker = self.pool.take()
-        try:
+        with contextlib.suppress(OSError):  # (if it died, collect() reports the stage failed)
             worker.conn.send(job)
-        except OSError:  # it died while it waited: collect() reports the stage as failed
-            pass
         where = f"{pp.post.name}/{sp.name}"
         self.running[(pp.post.name, sp.name)] = Running(sp.key, job, worker)
         self.status.started(where, self.lock.get(pp.post.name, {}).get(sp.name, {})

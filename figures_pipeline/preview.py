@@ -346,6 +346,8 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
         def tick() -> bool:
             """Reload the page once Hugo rebuilt what was published; stop if Hugo stopped."""
             nonlocal site_config
+            if waiting:  # Hugo rebuilds, the page reloads: no warm worker starts meanwhile
+                live.pool.busy()
             if extra is not None and watched_config(project) != site_config:
                 site_config = watched_config(project)  # its mounts may have changed
                 new = preview_config(project, hugo, mirror)

@@ -26,6 +26,7 @@ import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -38,7 +39,7 @@ from .codehash import Analyzer
 from .context import Job, init_worker, run_job
 
 PROGRESS_SECONDS = 0.2  # a worker reports its progress at most this often
-IDLE_SECONDS = 2.0  # workers are started once the preview was idle this long (CPUs are free)
+IDLE_SECONDS = 1.0  # workers start (or go on importing) once the preview was idle this long
 
 
 def preloads(analyzer: Analyzer, modules: Iterable[str]) -> tuple[str, ...]:
@@ -128,6 +129,7 @@ class Worker:
     conn: multiprocessing.connection.Connection  # both ways: the job in, the reports out
     preloaded: tuple[str, ...]
     ready: bool = False
+    paused: bool = False  # stopped (SIGSTOP) while it imports: stages need the CPUs
     started: float = field(default_factory=time.monotonic)
 
     def poll_ready(self) -> bool:
@@ -140,9 +142,16 @@ class Worker:
                 pass
         return self.ready
 
+    def pause(self, paused: bool) -> None:
+        """Stop (SIGSTOP) or continue (SIGCONT) it, while it imports."""
+        if paused != self.paused and self.process.is_alive():
+            os.kill(self.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+        self.paused = paused
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers; reap it."""
         self.process.terminate()
+        self.pause(False)  # (a stopped process takes SIGTERM once continued)
         self.process.join(2)
         if self.process.is_alive():
             self.process.kill()
@@ -215,6 +224,7 @@ class WarmPool:
             ready = [w for w in self.idle if w.poll_ready()]
             worker = (ready or self.idle)[0]
             self.idle.remove(worker)
+            worker.pause(False)
             self.taken["warm"] += 1
             return worker
         self.taken["cold"] += 1
@@ -232,7 +242,11 @@ class WarmPool:
         self.exiting = [p for p in self.exiting if p.is_alive()]  # (is_alive reaps)
 
     def busy(self, now: float | None = None) -> None:
+        """Stages run, or Hugo rebuilds: the workers still importing stop until idle."""
         self.busy_at = time.monotonic() if now is None else now
+        for w in self.idle:
+            if not w.poll_ready():
+                w.pause(True)
 
     def changed(self) -> None:
         """The project's code changed: its imports may have (found again when idle)."""
@@ -240,13 +254,16 @@ class WarmPool:
 
     def refill(self, room: int, now: float | None = None) -> None:
         """Once idle for IDLE_SECONDS (not while stages run, nor while Hugo rebuilds and the
-        page reloads: they would share the CPUs), start workers, `room` at most at once."""
+        page reloads: they would share the CPUs), start workers, `room` at most at once, and
+        let the paused ones go on."""
         self.reap()
         now = time.monotonic() if now is None else now
         if self.size <= 0 or now - self.busy_at < IDLE_SECONDS:
             return
         if self.preload is None:
             self.retire(self.find_preload())
+        for w in self.idle:
+            w.pause(False)
         self.fill(room)
 
     def fill(self, room: int) -> None:

@@ -31,7 +31,7 @@ from figures_pipeline.project import load_project
 from figures_pipeline.status import Status, last_frame
 from figures_pipeline.verify import verify
 from figures_pipeline.watch import Watcher, edited_at, watched_inputs
-from figures_pipeline.workers import IDLE_SECONDS, preloads
+from figures_pipeline.workers import IDLE_SECONDS, WarmPool, preloads
 
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "archetypes")
 OVERLAY = "figures-preview-status"
@@ -151,21 +151,54 @@ def test_a_stage_runs_in_a_warm_worker_and_sees_the_code_edited_while_it_waited(
     lv.run(until_idle=True)
     lv.refill()
     assert not lv.pool.idle  # not as soon as it is idle: Hugo may be at work
-    lv.refill(now=time.monotonic() + IDLE_SECONDS)
+    def warm() -> bool:  # one starts at a time (the other CPU is the author's)
+        lv.refill(now=time.monotonic() + IDLE_SECONDS)
+        return len(lv.pool.idle) == 2 and all(w.poll_ready() for w in lv.pool.idle)
+
+    wait_for(warm)
     assert "numpy" in lv.pool.preload  # what the toy's stages import, lazily
     assert not [m for m in lv.pool.preload if m.startswith("toy")]  # never the project's code
-    wait_for(lambda: len(lv.pool.idle) == 2 and all(w.poll_ready() for w in lv.pool.idle))
     waiting = {w.process.pid for w in lv.pool.idle}
-    warm = lv.pool.taken["warm"]
+    taken = lv.pool.taken["warm"]
     edit(root, "toy/svg.py", 'r="1"', 'r="5"')  # edited after the workers started
     settle(lv)
-    assert lv.pool.taken["warm"] == warm + 1 and lv.counts["ran"] == 5
+    assert lv.pool.taken["warm"] == taken + 1 and lv.counts["ran"] == 5
     assert 'r="5"' in (root / "static/posts/toy/scatter.svg").read_text()
     assert len(lv.pool.idle) == 1  # not replaced while busy
-    lv.refill(now=time.monotonic() + IDLE_SECONDS)
+    wait_for(warm)
     now = {w.process.pid for w in lv.pool.idle}
     assert len(now) == 2 and len(waiting & now) == 1  # the one it used was replaced
     assert engine.check(root) == [] and verify(root).findings == []
+
+
+def process_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_warm_worker_imports_only_while_no_stage_runs(tmp_path, monkeypatch):
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(1.0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pool = WarmPool(2, os.getpid(), lambda: ("slow_import",))
+    try:
+        pool.refill(2, now=time.monotonic() + IDLE_SECONDS)
+        assert len(pool.idle) == 2 and pool.preload == ("slow_import",)
+        pool.busy()  # a stage starts: the importing workers stop
+        assert all(w.paused for w in pool.idle)
+        wait_for(lambda: all(process_state(w.process.pid) == "T" for w in pool.idle))
+        time.sleep(1.5)
+        assert not any(w.poll_ready() for w in pool.idle)
+        worker = pool.take()  # handed a job: it goes on
+        assert not worker.paused
+        wait_for(lambda: process_state(worker.process.pid) != "T")
+        (other,) = pool.idle
+        pool.refill(2, now=time.monotonic() + IDLE_SECONDS)  # idle again: the other goes on
+        assert not other.paused and len(pool.idle) == 2  # (and a new one replaces `worker`)
+        wait_for(other.poll_ready)
+        worker.stop()
+    finally:
+        pool.close()
+    assert not other.process.is_alive()
 
 
 def test_preloads_are_the_modules_from_outside_the_project_the_stages_import(root):
