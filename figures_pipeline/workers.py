@@ -215,18 +215,17 @@ class WarmPool:
         return Worker(process, mine, preload)
 
     def take(self) -> Worker:
-        """A waiting worker (ready ones first, then the one started first), or, if none waits,
-        a fresh process that imports nothing ahead (the stage imports what it needs)."""
+        """A worker that has imported its preloads, or, if none has yet, a fresh process
+        that imports nothing ahead (the stage imports what it needs: one still importing
+        all the preloads would make it wait for modules it may not use)."""
         for w in [w for w in self.idle if not w.process.is_alive()]:
             self.idle.remove(w)
             w.stop()
-        if self.idle:
-            ready = [w for w in self.idle if w.poll_ready()]
-            worker = (ready or self.idle)[0]
-            self.idle.remove(worker)
-            worker.pause(False)
+        ready = [w for w in self.idle if w.poll_ready()]
+        if ready:
+            self.idle.remove(ready[0])
             self.taken["warm"] += 1
-            return worker
+            return ready[0]
         self.taken["cold"] += 1
         return self._start(())
 

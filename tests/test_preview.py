@@ -188,13 +188,14 @@ def test_a_warm_worker_imports_only_while_no_stage_runs(tmp_path, monkeypatch):
         wait_for(lambda: all(process_state(w.process.pid) == "T" for w in pool.idle))
         time.sleep(1.5)
         assert not any(w.poll_ready() for w in pool.idle)
-        worker = pool.take()  # handed a job: it goes on
-        assert not worker.paused
-        wait_for(lambda: process_state(worker.process.pid) != "T")
-        (other,) = pool.idle
-        pool.refill(2, now=time.monotonic() + IDLE_SECONDS)  # idle again: the other goes on
-        assert not other.paused and len(pool.idle) == 2  # (and a new one replaces `worker`)
-        wait_for(other.poll_ready)
+        worker = pool.take()  # none is ready: a fresh one, the others stay stopped
+        assert pool.taken["cold"] == 1 and worker not in pool.idle and len(pool.idle) == 2
+        pool.refill(2, now=time.monotonic() + IDLE_SECONDS)  # idle again: they go on
+        assert not any(w.paused for w in pool.idle)
+        wait_for(lambda: all(w.poll_ready() for w in pool.idle))
+        other = pool.take()
+        assert pool.taken["warm"] == 1 and other.preloaded == ("slow_import",)
+        other.stop()
         worker.stop()
     finally:
         pool.close()
