@@ -257,6 +257,12 @@ def main() -> int:
             root = Path(tmp) / "project"
             shutil.copytree(prebuilt, root, symlinks=True,
                             ignore=shutil.ignore_patterns("public", "preview.log"))
+            # the engine and the site under test are the checkout's (`python -m` in the copy
+            # would run the copy's own figures_pipeline): only the post and its outputs are old
+            for part in ("figures_pipeline", *SITE_PARTS):
+                (shutil.rmtree if (root / part).is_dir() else Path.unlink)(root / part)
+                src = REPO / part
+                (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / part)
         else:
             root = copy_project(Path(tmp) / "project")
             print("building the post with the fast profile first (minutes)...", flush=True)
