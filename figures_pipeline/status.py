@@ -163,13 +163,16 @@ def serve(status: Status, origin: str, port: int = 0) -> http.server.ThreadingHT
             if after.lstrip("-").isdigit():
                 status.wait(int(after))
             body = json.dumps(status.snapshot()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Access-Control-Allow-Origin", origin)
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Access-Control-Allow-Origin", origin)
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the page reloaded meanwhile
+                self.close_connection = True
 
         def log_message(self, *args: Any) -> None:  # the terminal shows the build, not polls
             pass

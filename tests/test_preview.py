@@ -405,6 +405,36 @@ def test_the_status_endpoint_answers_only_the_previewed_page():
         server.server_close()
 
 
+def test_the_status_endpoint_is_a_long_poll_answered_by_the_next_change():
+    import threading
+
+    from figures_pipeline import status
+
+    s = Status("fast")
+    server = status.serve(s, origin="http://127.0.0.1:1313")
+    try:
+        version = s.snapshot()["version"]
+        answers: list[dict] = []
+
+        def ask() -> None:
+            with urllib.request.urlopen(f"{status.url(server)}?after={version}",
+                                        timeout=30) as r:
+                answers.append(json.loads(r.read()))
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(0.3)
+        assert not answers  # nothing changed: it waits
+        s.reload()
+        asking.join(30)
+        assert answers[0]["reload"] == 1 and answers[0]["version"] > version
+        with urllib.request.urlopen(f"{status.url(server)}?after={version}", timeout=5) as r:
+            assert json.loads(r.read())["reload"] == 1  # already changed: at once
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_an_edit_dates_from_its_save_not_from_when_it_was_seen(root):
     path = root / "toy/svg.py"
     os.utime(path, (time.time() - 5, time.time() - 5))
