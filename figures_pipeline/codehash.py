@@ -84,6 +84,14 @@ class Analyzer:
         self.root = Path(root).resolve()
         self._modules: dict[str, ModuleInfo | None] = {}
         self._module_closure: dict[str, tuple[dict[str, str], frozenset[str]]] = {}
+        # memos: the stages of a post share their helpers (each is dumped and walked once)
+        self._unit_hashes: dict[str, str] = {}
+        self._uses: dict[tuple[int, bool], tuple[set[str], set[tuple[str, str | None]]]] = {}
+
+    def _unit_hash(self, unit: str, nodes: list[ast.stmt]) -> str:
+        if unit not in self._unit_hashes:
+            self._unit_hashes[unit] = _hash("\n".join(ast.dump(n) for n in nodes))
+        return self._unit_hashes[unit]
 
     # -- modules --
     def find(self, name: str) -> ModuleInfo | None:
@@ -217,6 +225,14 @@ class Analyzer:
                       ) -> tuple[set[str], set[tuple[str, str | None]]]:
         """The names of `info` that `node` uses (to follow in the same module) and the
         (module, member) pairs it reaches through imports, its own body's included."""
+        memo = (id(node), skip_decorators)  # (the tree lives as long as this analyzer)
+        if memo not in self._uses:
+            self._uses[memo] = self._find_used_members(node, info, skip_decorators)
+        names, members = self._uses[memo]
+        return set(names), set(members)
+
+    def _find_used_members(self, node: ast.AST, info: ModuleInfo, skip_decorators: bool
+                           ) -> tuple[set[str], set[tuple[str, str | None]]]:
         local: dict[str, tuple[str, str | None]] = {}
         members: set[tuple[str, str | None]] = set()
         walk = _walk_body(node) if skip_decorators else ast.walk(node)
@@ -266,7 +282,7 @@ class Analyzer:
                 todo.append((parent, INIT))
             if name == INIT:  # importing it: its import statements run
                 imports = [n for n in info.tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-                units[f"{info.rel}::{INIT}"] = _hash("\n".join(ast.dump(n) for n in imports))
+                units[f"{info.rel}::{INIT}"] = self._unit_hash(f"{info.rel}::{INIT}", imports)
                 todo.extend((mod, INIT) for mod in self._modules_imported(imports, info))
                 continue
             todo.append((m, INIT))
@@ -275,7 +291,7 @@ class Analyzer:
                 todo.append(self._member(*info.imports[name], []))  # a re-export
                 continue
             binders = [n for n in info.defs[name] if not isinstance(n, ast.Import | ast.ImportFrom)]
-            units[f"{info.rel}::{name}"] = _hash("\n".join(ast.dump(n) for n in binders))
+            units[f"{info.rel}::{name}"] = self._unit_hash(f"{info.rel}::{name}", binders)
             for node in binders:
                 names, members = self._used_members(node, info, skip_decorators=False)
                 todo.extend((m, n) for n in names)
@@ -309,7 +325,7 @@ class Analyzer:
                        if not isinstance(n, ast.Import | ast.ImportFrom)]
             if not binders:
                 continue
-            units[f"{info.rel}::{name}"] = _hash("\n".join(ast.dump(n) for n in binders))
+            units[f"{info.rel}::{name}"] = self._unit_hash(f"{info.rel}::{name}", binders)
             for node in binders:
                 names, reached = self._used_members(node, info, skip_decorators=True)
                 todo.extend(names)

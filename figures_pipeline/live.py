@@ -6,10 +6,11 @@
 
 The loop polls the watched inputs (watch.py). A burst of saves is one change; it is replanned
 (planning.py: every stage's key, statically) unless only the Markdown or the templates changed,
-which no stage reads. Stale stages run in worker processes of their own, the longest chain first,
-at most `jobs` at once; each finished stage is stored in the cache at once (keyed by its inputs),
-and a stage whose key changes while it runs is cancelled (its process terminated) and started
-again; the others keep running. A stage that failed is not retried until its inputs change.
+which no stage reads. Stale stages run in worker processes of their own (warm ones, workers.py),
+the longest chain first, at most `jobs` at once; a stage whose upstream ran with the same outputs
+is not run (early cutoff); each finished stage is stored in the cache at once (keyed by its
+inputs), and a stage whose key changes while it runs is cancelled (its process killed) and
+started again; the others keep running. A failed stage is not retried until its inputs change.
 
 When nothing is left to run, the batch is published in one go: the stages' outputs placed from
 the cache and recorded in the lock, then the generated regions rewritten and the claims judged,
@@ -21,9 +22,9 @@ frame) goes to the status (status.py), and leaves it when the stage succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import multiprocessing
-import multiprocessing.connection
+import functools
 import os
 import shutil
 import sys
@@ -32,17 +33,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from . import context, report, signals
+from . import report, signals, watch
 from .cache import Cache, build_lock, read_lock
 from .claims import ClaimError
 from .codehash import Analyzer, CodeError
 from .config import PUBLISHED_PROFILE, ConfigError
-from .context import Job, Upstream, init_worker, run_job
+from .context import Upstream
 from .errors import PublishError
 from .execution import critical_path, make_job, place, record, store
-from .planning import PostPlan, StagePlan, plan_post
+from .planning import PostPlan, StagePlan, plan_post, resolve
 from .project import ProjectError, load_project
 from .regions import write_sections
 from .sections import SectionError
@@ -50,11 +50,11 @@ from .stages import DeclarationError
 from .status import Status, last_frame
 from .verify import remove_stray_temps
 from .watch import POLL_SECONDS, Watcher, edited_at, watched_inputs
+from .workers import Running, WarmPool, preloads, stage_modules, wait
 
 PLAN_ERRORS = (ProjectError, ConfigError, DeclarationError, CodeError, OSError,
                UnicodeDecodeError)
 REGION_ERRORS = (SectionError, ClaimError, ProjectError, PublishError, OSError)
-PROGRESS_SECONDS = 0.2  # a worker reports its progress at most this often
 
 
 @dataclass
@@ -63,15 +63,19 @@ class LiveOptions:
     overrides: tuple[str, ...] = ()
     jobs: int = 0  # stages at once (0: one per CPU)
     posts: tuple[str, ...] = ()
+    warm: int | None = None  # workers kept started, imports done (None: `jobs`; 0: none)
 
 
 @dataclass
-class Running:
-    key: str
-    job: Job
-    process: Any  # multiprocessing's Process
-    conn: multiprocessing.connection.Connection
-    result: dict[str, Any] | None = None
+class Published:
+    """What a publish did, for the preview (which reloads the page once Hugo rebuilt it)."""
+
+    since: float  # the first edit it answers (time.monotonic)
+    placed: list[Path]  # the output files it placed (bytes changed or not)
+    wrote: float | None  # when it had rewritten the files it rewrote (None: it wrote none)
+    served: bool  # it answers an edit of a file Hugo reads itself (a post, a site file)...
+    told: bool  # ... of which `on_edit` told the preview already
+
 
 
 def _say(line: str) -> None:
@@ -83,15 +87,19 @@ class Live:
 
     def __init__(self, root: str | Path, opts: LiveOptions, status: Status | None = None,
                  say: Callable[[str], None] = _say, site_files: frozenset[Path] = frozenset(),
-                 on_publish: Callable[[float, bool], None] | None = None):
+                 on_publish: Callable[[Published], None] | None = None,
+                 on_edit: Callable[[float], None] | None = None):
         """`site_files`: more files to watch that no stage reads (the site's layouts and
         styles): an edit publishes (and so reloads the page) without planning. `on_publish`
-        is called after each publish with the time (time.monotonic) of the first edit it
-        answers and whether it placed outputs: the preview reloads the page once Hugo has
-        rebuilt what changed since."""
+        is called after each publish (Published); `on_edit` at once when the author saved only
+        files Hugo reads (a post's Markdown, the site's), with the save's time: the preview
+        reloads the page once Hugo rebuilt it, not waiting for the publish (which rewrites
+        nothing unless the author edited a generated region)."""
         self.opts = opts
         self.site_files = site_files
         self.on_publish = on_publish
+        self.on_edit = on_edit
+        self.served = self.told = False  # this batch's edits (Published)
         self.project = load_project(root)
         self.cache = Cache(self.project.cache_dir)
         self.status = status or Status(opts.profile)
@@ -104,7 +112,9 @@ class Live:
         self.counts: Counter[str] = Counter()  # ran, failed, cancelled, published (for tests)
         self.sections_due = True
         self.since = time.monotonic()  # the first edit not yet published
-        self._mp = multiprocessing.get_context("spawn")
+        self.analyzer: Analyzer | None = None  # the last plan's
+        self.pool = WarmPool(self.jobs if opts.warm is None else opts.warm, os.getpid(),
+                             self._preloads)
         with build_lock(self.project.cache_dir):
             remove_stray_temps(self.project)
             self.cache.clean_tmp()
@@ -114,12 +124,15 @@ class Live:
 
     def run(self, stop: Callable[[], bool] = lambda: False, until_idle: bool = False) -> None:
         """Plan, run, publish and watch until `stop()` (or, with `until_idle`, until nothing is
-        stale, running or unpublished). Running stages are stopped on the way out."""
+        stale, running or unpublished). Running stages are stopped on the way out, and the
+        waiting workers too unless `until_idle` (a later `run` reuses them; `close` stops
+        them)."""
         try:
             if not self.plans:
                 self.plan()
             while not stop():
                 self.schedule()
+                self.refill()
                 self.collect(POLL_SECONDS)
                 if not self.running and not self._runnable():
                     if self.sections_due or self._pending():
@@ -134,28 +147,40 @@ class Live:
         finally:
             for ident in list(self.running):
                 self.cancel(ident, quiet=True)
+            if not until_idle:
+                self.close()
+
+    def close(self) -> None:
+        """Stop the workers that wait for a job."""
+        self.pool.close()
+
+    def refill(self, now: float | None = None) -> None:
+        """Start warm workers when the CPUs are free (workers.WarmPool.refill)."""
+        if self.running or self._runnable() or self.sections_due or self._pending():
+            self.pool.busy(now)
+        else:
+            self.pool.refill(max(1, self.jobs - 1), now)
+
+    def _preloads(self) -> tuple[str, ...]:
+        modules = stage_modules(self.project.root, self.project.select(self.opts.posts))
+        return preloads(self.analyzer, modules) if self.analyzer else ()
 
     def changed(self, paths: set[Path]) -> None:
         """React to edited inputs: replan, unless only the Markdown or templates changed."""
         shown = ", ".join(sorted(os.path.relpath(p, self.project.root) for p in paths))
         self.say(f" changed {shown}")
         self.sections_due = True
-        if paths - self._text_only():
+        self.pool.busy()  # (planning needs a CPU too)
+        root, posts = self.project.root, [pp.post for pp in self.plans]
+        served = watch.served_files(root, posts, self.site_files)
+        if paths & served:
+            self.served = True
+            if paths <= served and self.on_edit is not None:
+                self.on_edit(self.since)
+                self.told = True
+        data = {rel for pp in self.plans for st in pp.graph.stages.values() for rel in st.data}
+        if paths - watch.text_only_files(root, posts, data, self.site_files):
             self.plan()
-
-    def _text_only(self) -> set[Path]:
-        """The watched files no stage reads: each post's Markdown and templates."""
-        root = self.project.root
-        data = {root / rel for pp in self.plans for st in pp.graph.stages.values()
-                for rel in st.data}
-        out: set[Path] = set()
-        for pp in self.plans:
-            if pp.post.markdown:
-                out.add(root / pp.post.markdown)
-            if pp.post.templates:
-                folder = root / pp.post.templates
-                out |= {folder} | set(folder.glob("*.md.j2"))
-        return (out | self.site_files) - data
 
     # ------------------------------------------------------------ planning
 
@@ -184,6 +209,8 @@ class Live:
             return False
         self.status.clear("plan")
         self.project, self.plans = project, plans
+        self.analyzer = analyzer
+        self.pool.changed()
         inputs.files |= self.site_files
         self.watcher.watch(inputs)
         for pp in plans:
@@ -219,6 +246,7 @@ class Live:
 
     def schedule(self) -> None:
         """Start the runnable stages, the longest chain first, up to `jobs` at once."""
+        self.cut_off()
         priority = critical_path(self.plans, self.lock)
         ready = sorted(self._runnable(), key=lambda x: -priority[(x[0].post.name, x[1].name)])
         for pp, sp in ready:
@@ -230,8 +258,26 @@ class Live:
                    and self.failed.get((pp.post.name, sp.name)) != sp.key]
         self.status.queued(waiting)
 
+    def cut_off(self) -> None:
+        """Key each pending stage whose upstream stages are done and decide again, as a build
+        does (planning.resolve): fresh if they produced what its recorded key was computed
+        from (early cutoff), placed with the batch if the cache holds its key, else run."""
+        for pp, sp in self._stages():
+            ident = (pp.post.name, sp.name)
+            if sp.action != "run" or not sp.pending or ident in self.running \
+                    or self._blocked(pp, sp):
+                continue
+            resolve(self.project, pp, sp, self.lock, self.cache)
+            if sp.action == "skip":
+                sp.status = "cutoff"
+                self.counts["cutoff"] += 1
+                self.failed.pop(ident, None)
+                self.status.clear("/".join(ident))
+                report.stage_end(pp.post.name, sp)
+
     def start(self, pp: PostPlan, sp: StagePlan) -> None:
-        """Run one stage in a worker process of its own (so that it can be cancelled)."""
+        """Run one stage in a worker process of its own (so that it can be cancelled): a warm
+        one (workers.py) when one waits."""
         job = make_job(self.project, self.cache, self.lock, pp, sp, parallel=True)
         # an upstream stage of this batch is in the cache, not yet in the lock: its values
         # come from its cache entry
@@ -240,51 +286,33 @@ class Live:
             entry = self.cache.get_entry(pp.stages[u].key, verify=False) or {}
             upstream[u] = Upstream(u, entry.get("values", up.values), up.files)
         job = dataclasses.replace(job, upstream=upstream)
-        receive, send = self._mp.Pipe(duplex=False)
-        process = self._mp.Process(target=_work, args=(job, send, os.getpid()),
-                                   name=f"stage {sp.name}", daemon=True)
         report.stage_start(pp.post.name, sp)
-        process.start()
-        send.close()
+        worker = self.pool.take()
+        with contextlib.suppress(OSError):  # (if it died, collect() reports the stage failed)
+            worker.conn.send(job)
         where = f"{pp.post.name}/{sp.name}"
-        self.running[(pp.post.name, sp.name)] = Running(sp.key, job, process, receive)
+        self.running[(pp.post.name, sp.name)] = Running(sp.key, job, worker)
         self.status.started(where, self.lock.get(pp.post.name, {}).get(sp.name, {})
                             .get("seconds", 0.0))
 
     def collect(self, timeout: float) -> None:
         """Wait up to `timeout` seconds for the workers; take their progress and results."""
-        if not self.running:
-            time.sleep(timeout)
-            return
-        waitables: list[Any] = [r.conn for r in self.running.values()]
-        waitables += [r.process.sentinel for r in self.running.values()]
-        multiprocessing.connection.wait(waitables, timeout)
+        wait(self.running.values(), timeout)
         for ident, r in list(self.running.items()):
-            where = "/".join(ident)
-            try:
-                while r.result is None and r.conn.poll():
-                    kind, *payload = r.conn.recv()
-                    if kind == "progress":
-                        self.status.progress(where, *payload)
-                    else:
-                        r.result = payload[0]
-            except (EOFError, OSError):
-                pass
-            if r.result is not None or not r.process.is_alive():
+            if r.receive(functools.partial(self.status.progress, "/".join(ident))):
                 self.finish(ident)
 
     def finish(self, ident: tuple[str, str]) -> None:
         """Store a finished stage in the cache (published with its batch), or record its
         failure for the status."""
         r = self.running.pop(ident)
-        r.process.join(5)
-        r.conn.close()
+        self.pool.release(r.worker, 0.05 if r.result is not None else 5)
         where = "/".join(ident)
         self.status.ended(where)
         pp = next(pp for pp in self.plans if pp.post.name == ident[0])
         sp = pp.stages[ident[1]]
         result = r.result or {"ok": False, "seconds": 0.0,
-                              "error": f"worker died (exit code {r.process.exitcode})"}
+                              "error": f"worker died (exit code {r.worker.process.exitcode})"}
         try:
             with signals.deferred():
                 stored = store(self.project, self.cache, sp, r.job, result)
@@ -305,12 +333,7 @@ class Live:
     def cancel(self, ident: tuple[str, str], quiet: bool = False) -> None:
         """Stop a running stage (SIGTERM, then SIGKILL); nothing of it is kept."""
         r = self.running.pop(ident)
-        r.process.terminate()
-        r.process.join(2)
-        if r.process.is_alive():
-            r.process.kill()
-            r.process.join(2)
-        r.conn.close()
+        r.worker.stop()
         shutil.rmtree(r.job.staging, ignore_errors=True)
         self.status.ended("/".join(ident))
         self.counts["cancelled"] += 1
@@ -324,7 +347,8 @@ class Live:
         the claims: under the build lock, the slow part (rendering) first, then the files
         replaced one after the other within milliseconds, so that Hugo rebuilds once."""
         verdicts = []
-        placed = False
+        placed: list[Path] = []
+        wrote: float | None = None
         with signals.deferred(), build_lock(self.project.cache_dir):
             batch = []
             for pp, sp in self._stages():
@@ -350,6 +374,8 @@ class Live:
                     self.status.fail(where, str(e))
                 for path, data in written:
                     self.watcher.wrote(path, data)
+                if written:
+                    wrote = time.monotonic()
             for pp, sp, entry in batch:
                 try:
                     place(self.project, self.cache, self.lock, pp, sp, entry,
@@ -359,7 +385,8 @@ class Live:
                     self.status.fail(f"{pp.post.name}/{sp.name}", str(e))
                     continue
                 sp.action, sp.reasons, sp.status = "skip", [], "restored"
-                placed = placed or bool(entry["outputs"])
+                placed += [self.project.static_dir(pp.post.name) / n for n in entry["outputs"]]
+                wrote = time.monotonic() if entry["outputs"] else wrote
         self.status.set_claims([v.message() for v in verdicts if not v.holds])
         for v in verdicts:
             if not v.holds:
@@ -367,21 +394,7 @@ class Live:
         self.counts["published"] += 1
         self.sections_due = False
         if self.on_publish is not None:
-            self.on_publish(self.since, placed)
+            self.on_publish(Published(self.since, placed, wrote, self.served, self.told))
+        self.served = self.told = False
 
 
-def _work(job: Job, conn: multiprocessing.connection.Connection, parent: int) -> None:
-    """A worker process: run one stage, sending its progress and then its result."""
-    init_worker(parent)
-    last = 0.0
-
-    def progress(stage: str, desc: str, i: int, total: int | None) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= PROGRESS_SECONDS or i == total:
-            last = now
-            conn.send(("progress", desc, i, total))
-
-    context.progress_hook = progress
-    conn.send(("done", run_job(job)))
-    conn.close()

@@ -17,10 +17,14 @@ does the status tell the page to reload. The site's layouts, styles and config a
 an edit there reloads the page the same way.
 
 A figure Hugo processes (a PNG shown through WebP renditions) sits in static/, which the site also
-mounts as assets: Hugo's server treats its change as a static file only, and keeps serving the
-renditions of the old figure. So Hugo also reads an empty config file of the preview's
-(.cache/figures/preview-hugo.toml), which a batch that placed outputs rewrites: Hugo rebuilds the
-whole site from its sources (the renditions of unchanged figures come from its file cache).
+mounts as assets; but Hugo's server takes a change in a static folder for a static file's only
+(it syncs the file, and keeps serving the renditions of the old figure). So the preview mirrors
+the posts' outputs, hard-linked, in .cache/figures/preview-assets/, and mounts that folder as
+assets ahead of the site's own mounts (a config file of the preview's, .cache/figures/
+preview-hugo.json, read after the site's: the mounts Hugo resolves for the site, the mirror
+first). A batch that placed outputs relinks the changed ones there: Hugo sees an asset change,
+rebuilds only the pages that use it (new renditions), and the page reloads after that rebuild.
+A `make site` build never reads the mirror.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ import contextlib
 import errno
 import fcntl
 import importlib.util
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,18 +47,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import signals, status
-from .cache import atomic_write, holding
-from .live import Live, LiveOptions
+from .cache import atomic_write, holding, is_temp_name
+from .live import Live, LiveOptions, Published
 from .project import STATIC_DIR, Project, load_project
 
 STATUS_PARAM = "HUGO_PARAMS_PREVIEWSTATUS"
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "static")  # what Hugo reads besides the posts
 QUIET_SECONDS = 0.1  # a static files' sync (it prints no end) is over after this long quiet
 NO_REBUILD_SECONDS = 1.5  # Hugo did not react to a publish this long: the page did not change
-FULL_REBUILD_LIMIT = 120.0  # the page reloads anyway if Hugo's full rebuild takes longer
+PAGES_REBUILD_LIMIT = 60.0  # the page reloads anyway if Hugo's rebuild of the pages never comes
 HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.json", "config.toml", "config.yaml",
                 "config.json")
-TRIGGER = "preview-hugo.toml"  # in the cache folder: rewritten to make Hugo rebuild everything
+MIRROR = "preview-assets"  # in the cache folder: the posts' outputs, mounted first as assets
+PREVIEW_CONFIG = "preview-hugo.json"  # in the cache folder: Hugo's mounts, the mirror's first
 _PR_SET_PDEATHSIG = 1
 
 
@@ -115,15 +122,94 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before 
             ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
-def start_hugo(root: Path, hugo: str, port: int, status_url: str, trigger: Path | None
+def site_mounts(root: Path, hugo: str) -> list[dict] | None:
+    """The site's mounts as Hugo resolves them (`hugo config mounts`: the defaults included);
+    None if Hugo cannot say."""
+    try:
+        out = subprocess.run([hugo, "config", "mounts", "--source", str(root)], timeout=60,
+                             capture_output=True, text=True, check=True).stdout
+        project = json.JSONDecoder().raw_decode(out.lstrip())[0]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    mounts = project.get("mounts") if isinstance(project, dict) else None
+    return mounts if isinstance(mounts, list) and mounts else None
+
+
+class Mirror:
+    """The posts' output files, hard-linked (copied where a link cannot be made) into `folder`
+    at their place under static/: mounted as assets ahead of static/, a change there is an
+    asset change for Hugo, which rebuilds the pages that process the file."""
+
+    def __init__(self, project: Project, folder: Path):
+        self.project, self.folder = project, folder
+        self.static = project.root / "static"
+        self.tmp = project.cache_dir / "tmp"
+
+    def mount(self) -> dict[str, str]:
+        """Hugo's mount of the mirror: as assets (relative to the site when inside it)."""
+        try:
+            source = self.folder.relative_to(self.project.root).as_posix()
+        except ValueError:
+            source = str(self.folder)
+        return {"source": source, "target": "assets"}
+
+    def build(self, posts: list) -> None:
+        """A fresh mirror of every output file of `posts`."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        for post in posts:
+            for f in sorted(self.project.static_dir(post.name).rglob("*")):
+                if f.is_file() and not is_temp_name(f.name):
+                    self.link(f)
+
+    def link(self, file: Path) -> bool:
+        """Make the mirror's `file` the current one (atomically); False if it already was."""
+        dst = self.folder / file.relative_to(self.static)
+        try:
+            st = file.stat()
+        except OSError:
+            return False
+        with contextlib.suppress(OSError):
+            old = dst.stat()
+            if os.path.samestat(st, old) or (st.st_size, st.st_mtime_ns) == (
+                    old.st_size, old.st_mtime_ns):  # the same file (or its copy)
+                return False
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        tmp = self.tmp / f".{dst.name}.{os.getpid()}.mirror"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(file, tmp)
+        except OSError:  # another file system, or no links there
+            shutil.copy2(file, tmp)
+        os.replace(tmp, dst)
+        return True
+
+    def update(self, files: list[Path]) -> list[Path]:
+        """Relink `files` (just placed); the ones that changed."""
+        return [f for f in files if self.link(f)]
+
+
+def preview_config(project: Project, hugo: str, mirror: Mirror | None) -> bytes | None:
+    """The preview's Hugo config (read after the site's own): the site's mounts with the
+    mirror's first; None where the site does not process its static files as assets (nothing
+    to mirror) or Hugo cannot tell its mounts."""
+    mounts = site_mounts(project.root, hugo) if mirror is not None else None
+    if not mounts or not any(m.get("source") in ("static", "static/") and
+                             m.get("target") == "assets" for m in mounts):
+        return None
+    return json.dumps({"module": {"mounts": [mirror.mount(), *mounts]}}, indent=1).encode()
+
+
+def start_hugo(root: Path, hugo: str, port: int, status_url: str, extra: Path | None
                ) -> subprocess.Popen:
     """`hugo server` on 127.0.0.1:`port`, told where the status endpoint is and reading the
-    `trigger` config file besides the site's own; its output on a pipe (HugoLog)."""
+    `extra` config file after the site's own; its output on a pipe (HugoLog)."""
     env = {**os.environ, STATUS_PARAM: status_url}
     config = []
-    if trigger is not None:
+    if extra is not None:
         site = next(name for name in HUGO_CONFIGS if (root / name).is_file())
-        config = ["--config", f"{site},{trigger}"]
+        config = ["--config", f"{site},{extra}"]
     return subprocess.Popen(
         [hugo, "server", "--source", str(root), "--bind", "127.0.0.1", "--port", str(port),
          "--disableFastRender", "--noHTTPCache", "--renderToMemory", "--disableLiveReload",
@@ -134,13 +220,14 @@ def start_hugo(root: Path, hugo: str, port: int, status_url: str, trigger: Path 
 class HugoLog:
     """Hugo's terminal output, passed through to ours; says when Hugo has finished rebuilding
     what changed since a given time. A rebuild starts with 'Change [of Static files] detected,
-    rebuilding site'; the pages' part ends with 'Total in N ms' (also after an error)."""
+    rebuilding site'; the pages' part ends with 'Total in N ms' (also after an error), or
+    'Rebuilt in N ms' after a config change."""
 
     def __init__(self, process: subprocess.Popen):
         self._lock = threading.Lock()
         self.last_line = 0.0
         self.last_start = 0.0  # the last rebuild's start
-        self.last_full = 0.0  # the end of the last full rebuild (a config change)
+        self.last_pages = 0.0  # the last start of a pages' rebuild (not a static files' sync)
         self.building = False  # a pages' rebuild has started and not ended
         self.ended = False  # the last line Hugo printed ended a rebuild
         threading.Thread(target=self._read, args=(process.stdout,), name="hugo-log",
@@ -158,25 +245,22 @@ class HugoLog:
                 self.ended = line.startswith(("Total in", "Rebuilt in"))
                 if "detected, rebuilding site" in line:
                     self.last_start = self.last_line
-                    self.building = self.building or line.startswith(
-                        ("Change detected", "Change of config file detected"))
-                elif line.startswith("Total in"):
+                    if line.startswith(("Change detected", "Change of config file detected")):
+                        self.building = True
+                        self.last_pages = self.last_line
+                elif line.startswith(("Total in", "Rebuilt in")):
                     self.building = False
-                elif line.startswith("Rebuilt in"):
-                    self.building = False
-                    self.last_full = self.last_line
 
-    def rebuilt(self, since: float, published: float, full: bool = False,
+    def rebuilt(self, since: float, published: float, pages: bool = False,
                 now: float | None = None) -> bool | None:
         """True once Hugo has rebuilt the site after `since` (the first edit) and gone quiet
-        (with `full`: once it ended a full rebuild after `published`); False if it did not
-        react by NO_REBUILD_SECONDS after `published` (nothing it serves changed); None while
-        it may still be working."""
+        (with `pages`, assets Hugo processes changed at `published`: once it rebuilt the pages
+        after that); False if it did not react by NO_REBUILD_SECONDS after `published`
+        (nothing it serves changed); None while it may still be working."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            if full:
-                done = self.last_full > published and not self.building
-                return True if done or now - published > FULL_REBUILD_LIMIT else None
+            if pages and self.last_pages < published:
+                return True if now - published > PAGES_REBUILD_LIMIT else None
             if self.last_start < since:
                 return False if now - published > NO_REBUILD_SECONDS else None
             if self.building or not (self.ended or now - self.last_line >= QUIET_SECONDS):
@@ -196,6 +280,16 @@ def site_files(project: Project) -> frozenset[Path]:
         elif path.is_dir():
             out |= {p for p in path.rglob("*") if p.is_file() and outputs not in p.parents}
     return frozenset(out)
+
+
+def watched_config(project: Project) -> tuple:
+    """The site's config files' (name, mtime, size): when it changes, so may its mounts."""
+    out = []
+    for name in HUGO_CONFIGS:
+        with contextlib.suppress(OSError):
+            st = (project.root / name).stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 def stop(process: subprocess.Popen, grace: float = 5.0) -> None:
@@ -223,21 +317,42 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
         state = status.Status(live_opts.profile)
         server = status.serve(state, origin=f"http://127.0.0.1:{opts.port}")
         hugo_process: subprocess.Popen | None = None
-        waiting: list[tuple[float, float, bool]] = []  # (first edit, published, full)
-        trigger = project.cache_dir / TRIGGER
-        if not any((project.root / name).is_file() for name in HUGO_CONFIGS):
-            trigger = None  # a site configured otherwise (a config/ folder): no full rebuilds
+        waiting: list[tuple[float, float, bool]] = []  # (first edit, published, pages)
+        mirror: Mirror | None = None
+        extra = project.cache_dir / PREVIEW_CONFIG
+        if any((project.root / name).is_file() for name in HUGO_CONFIGS):
+            mirror = Mirror(project, project.cache_dir / MIRROR)
+        config = preview_config(project, hugo, mirror)
+        if config is None:  # nothing to mirror (or a config/ folder): Hugo reads the site's
+            mirror = extra = None
+        site_config = watched_config(project)
 
-        def published(since: float, placed: bool) -> None:
-            """Make Hugo rebuild everything if outputs were placed; wait for its rebuild."""
-            full = placed and trigger is not None
-            if full:
-                atomic_write(trigger, f"# figures preview: outputs placed at {time.time()}\n"
-                             .encode(), project.cache_dir / "tmp")
-            waiting.append((since, time.monotonic(), full))
+        def edited(since: float) -> None:
+            """The author saved a post or a site file: wait for Hugo's rebuild."""
+            waiting.append((since, time.monotonic(), False))
+
+        def published(done: Published) -> None:
+            """Relink the placed outputs in the mirror; wait for Hugo's rebuild of what the
+            batch changed (not for one that started before it wrote)."""
+            start = time.monotonic()
+            changed = mirror.update(done.placed) if mirror is not None else []
+            if changed:  # (the pages' rebuild after `start` also shows the author's edits)
+                waiting.append((done.since, start, True))
+            elif done.wrote is not None:
+                waiting.append((done.wrote, start, False))
+            elif done.served and not done.told:
+                waiting.append((done.since, start, False))
 
         def tick() -> bool:
             """Reload the page once Hugo rebuilt what was published; stop if Hugo stopped."""
+            nonlocal site_config
+            if waiting:  # Hugo rebuilds, the page reloads: no warm worker starts meanwhile
+                live.pool.busy()
+            if extra is not None and watched_config(project) != site_config:
+                site_config = watched_config(project)  # its mounts may have changed
+                new = preview_config(project, hugo, mirror)
+                if new is not None:
+                    atomic_write(extra, new, project.cache_dir / "tmp")
             while waiting:
                 done = log.rebuilt(*waiting[0])
                 if done is None:
@@ -250,11 +365,12 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
         try:
             with signals.handled():
                 live = Live(project.root, live_opts, state, site_files=site_files(project),
-                            on_publish=published)
-                if trigger is not None:
-                    atomic_write(trigger, b"# figures preview\n", project.cache_dir / "tmp")
+                            on_publish=published, on_edit=edited)
+                if mirror is not None and extra is not None:
+                    mirror.build(project.select(live_opts.posts))
+                    atomic_write(extra, config, project.cache_dir / "tmp")
                 hugo_process = start_hugo(project.root, hugo, opts.port, status.url(server),
-                                          trigger)
+                                          extra)
                 log = HugoLog(hugo_process)
                 print(f" preview http://127.0.0.1:{opts.port}/  (profile {live_opts.profile}; "
                       f"Ctrl-C stops it)", file=sys.stderr, flush=True)
@@ -264,8 +380,10 @@ def preview(root: str | Path = ".", opts: PreviewOptions | None = None) -> int:
                 stop(hugo_process)
             server.shutdown()
             server.server_close()
-            if trigger is not None:
-                trigger.unlink(missing_ok=True)
+            if extra is not None:
+                extra.unlink(missing_ok=True)
+            if mirror is not None:
+                shutil.rmtree(mirror.folder, ignore_errors=True)
         code = hugo_process.returncode
         print(f"error: hugo server stopped (exit code {code})", file=sys.stderr, flush=True)
         return code or 1

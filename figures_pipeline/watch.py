@@ -75,6 +75,25 @@ def watched_inputs(project: Project, posts: Iterable, data: Iterable[str] = (),
     return out
 
 
+def text_only_files(root: Path, posts: Iterable, data: Iterable[str],
+                    site: Iterable[Path] = ()) -> set[Path]:
+    """The watched files no stage reads (an edit replans nothing): each post's Markdown and
+    templates, and the `site` files, less the stages' `data` files."""
+    out: set[Path] = set(site)
+    for post in posts:
+        if post.markdown:
+            out.add(root / post.markdown)
+        if post.templates:
+            folder = root / post.templates
+            out |= {folder} | set(folder.glob(f"*{TEMPLATE_SUFFIX}"))
+    return out - {root / rel for rel in data}
+
+
+def served_files(root: Path, posts: Iterable, site: Iterable[Path] = ()) -> set[Path]:
+    """The watched files Hugo reads itself: each post's Markdown, and the `site` files."""
+    return {root / post.markdown for post in posts if post.markdown} | set(site)
+
+
 def _sha(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,11 +26,12 @@ from site_helpers import http_get, wait_for
 from figures_pipeline import engine
 from figures_pipeline.cache import read_lock
 from figures_pipeline.live import Live, LiveOptions
-from figures_pipeline.preview import HugoLog
+from figures_pipeline.preview import NO_REBUILD_SECONDS, HugoLog
 from figures_pipeline.project import load_project
 from figures_pipeline.status import Status, last_frame
 from figures_pipeline.verify import verify
 from figures_pipeline.watch import Watcher, edited_at, watched_inputs
+from figures_pipeline.workers import IDLE_SECONDS, WarmPool, preloads
 
 SITE_PARTS = ("hugo.toml", "layouts", "assets", "archetypes")
 OVERLAY = "figures-preview-status"
@@ -44,9 +46,22 @@ def root(tmp_path):
     return make_project(tmp_path)
 
 
+_LIVES: list[Live] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_lives():
+    """Stop the warm workers of each Live a test made (a test runs it `until_idle`)."""
+    yield
+    while _LIVES:
+        _LIVES.pop().close()
+
+
 def live(root: Path, **options) -> Live:
     options.setdefault("jobs", 2)
-    return Live(root, LiveOptions(**options), say=quiet)
+    lv = Live(root, LiveOptions(**options), say=quiet)
+    _LIVES.append(lv)
+    return lv
 
 
 def settle(lv: Live) -> None:
@@ -131,6 +146,94 @@ def test_an_edit_reruns_only_its_stale_stages_and_leaves_lock_and_cache_valid(ro
     assert set(build(root).values()) == {"skipped"}
 
 
+def test_a_stage_runs_in_a_warm_worker_and_sees_the_code_edited_while_it_waited(root):
+    lv = live(root)
+    lv.run(until_idle=True)
+    lv.refill()
+    assert not lv.pool.idle  # not as soon as it is idle: Hugo may be at work
+    def warm() -> bool:  # one starts at a time (the other CPU is the author's)
+        lv.refill(now=time.monotonic() + IDLE_SECONDS)
+        return len(lv.pool.idle) == 2 and all(w.poll_ready() for w in lv.pool.idle)
+
+    wait_for(warm)
+    assert "numpy" in lv.pool.preload  # what the toy's stages import, lazily
+    assert not [m for m in lv.pool.preload if m.startswith("toy")]  # never the project's code
+    waiting = {w.process.pid for w in lv.pool.idle}
+    taken = lv.pool.taken["warm"]
+    edit(root, "toy/svg.py", 'r="1"', 'r="5"')  # edited after the workers started
+    settle(lv)
+    assert lv.pool.taken["warm"] == taken + 1 and lv.counts["ran"] == 5
+    assert 'r="5"' in (root / "static/posts/toy/scatter.svg").read_text()
+    assert len(lv.pool.idle) == 1  # not replaced while busy
+    wait_for(warm)
+    now = {w.process.pid for w in lv.pool.idle}
+    assert len(now) == 2 and len(waiting & now) == 1  # the one it used was replaced
+    assert engine.check(root) == [] and verify(root).findings == []
+
+
+def process_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_warm_worker_imports_only_while_no_stage_runs(tmp_path, monkeypatch):
+    (tmp_path / "slow_import.py").write_text("import time\ntime.sleep(1.0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pool = WarmPool(2, os.getpid(), lambda: ("slow_import",))
+    try:
+        pool.refill(2, now=time.monotonic() + IDLE_SECONDS)
+        assert len(pool.idle) == 2 and pool.preload == ("slow_import",)
+        pool.busy()  # a stage starts: the importing workers stop
+        assert all(w.paused for w in pool.idle)
+        wait_for(lambda: all(process_state(w.process.pid) == "T" for w in pool.idle))
+        time.sleep(1.5)
+        assert not any(w.poll_ready() for w in pool.idle)
+        worker = pool.take()  # none is ready: a fresh one, the others stay stopped
+        assert pool.taken["cold"] == 1 and worker not in pool.idle and len(pool.idle) == 2
+        pool.refill(2, now=time.monotonic() + IDLE_SECONDS)  # idle again: they go on
+        assert not any(w.paused for w in pool.idle)
+        wait_for(lambda: all(w.poll_ready() for w in pool.idle))
+        other = pool.take()
+        assert pool.taken["warm"] == 1 and other.preloaded == ("slow_import",)
+        other.stop()
+        worker.stop()
+    finally:
+        pool.close()
+    assert not other.process.is_alive()
+
+
+def test_preloads_are_the_modules_from_outside_the_project_the_stages_import(root):
+    from figures_pipeline.codehash import Analyzer
+
+    (root / "toy/extra.py").write_text("import json\nfrom colorsys import rgb_to_hls\n"
+                                        "def f():\n    import numpy.linalg\n"
+                                        "    from PIL import Image\n")
+    edit(root, "toy/svg.py", '"""A tiny deterministic SVG writer."""\n',
+         '"""A tiny deterministic SVG writer."""\nfrom toy import extra  # noqa\n')
+    found = preloads(Analyzer(root), ["toy.stages"])
+    assert {"numpy", "numpy.linalg", "PIL", "PIL.Image"} <= set(found)
+    assert not [m for m in found if m.split(".")[0] in ("toy", "json", "colorsys", "time")]
+
+
+def test_early_cutoff_a_rerun_with_the_same_outputs_runs_nothing_after_it(root):
+    lv = live(root)
+    lv.run(until_idle=True)
+    keys = {n: r["key"] for n, r in read_lock(root / "figures.lock")["toy"].items()}
+    ran = lv.counts["ran"]
+    edit(root, "data/offsets.csv", "0.5,0", "0.50,0")  # other bytes, the same numbers
+    settle(lv)
+    assert lv.counts["ran"] == ran + 1 and lv.counts["cutoff"] == 2  # points only
+    after = {n: r["key"] for n, r in read_lock(root / "figures.lock")["toy"].items()}
+    assert after["points"] != keys["points"]
+    assert {n: after[n] for n in ("scatter", "summary")} == \
+        {n: keys[n] for n in ("scatter", "summary")}
+    assert engine.check(root) == [] and verify(root).findings == []
+    edit(root, "data/offsets.csv", "0.50,0", "0.25,0")  # other numbers: they run
+    settle(lv)
+    assert lv.counts["ran"] == ran + 4 and lv.counts["cutoff"] == 2
+    assert engine.check(root) == []
+
+
 def test_a_prose_edit_runs_no_stage_and_keeps_the_authors_text(root):
     lv = live(root)
     lv.run(until_idle=True)
@@ -139,6 +242,32 @@ def test_a_prose_edit_runs_no_stage_and_keeps_the_authors_text(root):
     settle(lv)
     assert lv.counts["ran"] == ran and lv.counts["published"] == published + 1
     assert "Outro, edited live." in (root / "content/posts/toy.md").read_text()
+
+
+def test_a_save_of_what_hugo_reads_is_told_at_once_and_each_publish_says_what_it_wrote(root):
+    """The preview reloads the page after a prose edit without waiting for the publish, and
+    after a publish only for what it wrote (live.Published)."""
+    edits, done = [], []
+    lv = Live(root, LiveOptions(jobs=2), say=quiet, on_publish=done.append,
+              on_edit=edits.append)
+    _LIVES.append(lv)
+    lv.run(until_idle=True)
+    edit(root, "content/posts/toy.md", "Outro.", "Outro, edited live.")
+    changed = lv.watcher.poll()
+    lv.changed(changed)
+    assert len(edits) == 1 and lv.counts["published"] == 1  # told before it published
+    lv.run(until_idle=True)
+    last = done[-1]
+    assert last.served and last.told and last.wrote is None and last.placed == []
+    edit(root, "toy/templates/results.md.j2", "We drew", "We drew exactly")
+    settle(lv)
+    last = done[-1]
+    assert len(edits) == 1 and not last.served and last.wrote is not None and not last.placed
+    edit(root, "toy/svg.py", 'r="1"', 'r="6"')
+    settle(lv)
+    last = done[-1]
+    assert len(edits) == 1 and last.placed == [root / "static/posts/toy/scatter.svg"]
+    assert last.wrote is not None
 
 
 def test_a_template_edit_rewrites_the_region_without_running_a_stage(root):
@@ -276,6 +405,36 @@ def test_the_status_endpoint_answers_only_the_previewed_page():
         server.server_close()
 
 
+def test_the_status_endpoint_is_a_long_poll_answered_by_the_next_change():
+    import threading
+
+    from figures_pipeline import status
+
+    s = Status("fast")
+    server = status.serve(s, origin="http://127.0.0.1:1313")
+    try:
+        version = s.snapshot()["version"]
+        answers: list[dict] = []
+
+        def ask() -> None:
+            with urllib.request.urlopen(f"{status.url(server)}?after={version}",
+                                        timeout=30) as r:
+                answers.append(json.loads(r.read()))
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(0.3)
+        assert not answers  # nothing changed: it waits
+        s.reload()
+        asking.join(30)
+        assert answers[0]["reload"] == 1 and answers[0]["version"] > version
+        with urllib.request.urlopen(f"{status.url(server)}?after={version}", timeout=5) as r:
+            assert json.loads(r.read())["reload"] == 1  # already changed: at once
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_an_edit_dates_from_its_save_not_from_when_it_was_seen(root):
     path = root / "toy/svg.py"
     os.utime(path, (time.time() - 5, time.time() - 5))
@@ -306,14 +465,21 @@ def test_the_page_reloads_once_hugo_ended_its_rebuild_and_not_before():
     assert log.rebuilt(later, later, now=later + 5) is False
 
 
-def test_after_outputs_are_placed_the_page_waits_for_hugos_full_rebuild():
+def test_after_outputs_are_placed_the_page_waits_for_hugos_rebuild_of_the_pages():
     before = time.monotonic()
     log = hugo_log(b"Change of Static files detected, rebuilding site (#1).\n"
-                   b"Syncing /posts/toy/scatter.svg to /\n")
-    assert log.rebuilt(before, before, full=True) is None  # the static sync is not enough
-    log = hugo_log(b"Change of config file detected, rebuilding site (#2).\n"
-                   b"Rebuilt in 40 ms\n")
-    assert log.rebuilt(before, before, full=True) is True
+                   b"Syncing /posts/toy/square.png to /\n")
+    assert log.rebuilt(before, before, pages=True) is None  # the static sync is not enough
+    assert log.rebuilt(before, before) is True  # (it is, for a file no page processes)
+    log = hugo_log(b"Change of Static files detected, rebuilding site (#1).\n"
+                   b"Syncing /posts/toy/square.png to /\n\n"
+                   b"Change detected, rebuilding site (#2).\n"
+                   b"Asset changed /posts/toy/square.png\n")
+    assert log.rebuilt(before, before, pages=True) is None  # still rebuilding
+    log = hugo_log(b"Change detected, rebuilding site (#2).\n"
+                   b"Asset changed /posts/toy/square.png\nTotal in 40 ms\n")
+    assert log.rebuilt(before, before, pages=True) is True
+    assert log.rebuilt(before, time.monotonic(), pages=True) is None  # not a later batch's
 
 
 # ---------------------------------------------------------------- the preview process
@@ -392,6 +558,94 @@ def running_preview(site):
         wait_for(lambda: proc.poll() is not None or http_get(url))
         assert proc.poll() is None, (site / "preview.log").read_text()
         yield site, port, url, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+SQUARE_STAGE = """
+
+@stage(config=["square"], outputs={"square.png": Figure(alt="a square", caption="A square")})
+def square(ctx):
+    from toy.png import solid_png
+
+    ctx.output("square.png").write_bytes(solid_png(ctx.config["square"]["rgb"]))
+    return {}
+"""
+SOLID_PNG = '''"""A solid colour as a PNG: struct and zlib only."""
+import struct
+import zlib
+
+
+def solid_png(rgb, width=700, height=400):
+    def chunk(kind, data):
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    rows = b"".join(b"\\x00" + bytes(rgb) * width for _ in range(height))
+    head = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+'''
+
+
+@pytest.fixture
+def square_site(tmp_path):
+    """The toy site with a raster figure, which Hugo shows through WebP renditions."""
+    root = make_site(tmp_path)
+    (root / "toy/png.py").write_text(SOLID_PNG)
+    with open(root / "toy/stages.py", "a") as f:
+        f.write(SQUARE_STAGE)
+    with open(root / "toy/post.toml", "a") as f:
+        f.write("\n[square]\nrgb = [200, 0, 0]\n")
+    with open(root / "toy/templates/results.md.j2", "a") as f:
+        f.write('\n{{ figure("square.png") }}\n')
+    assert build(root)["square"] == "ran"
+    return root
+
+
+def renditions(html: str) -> set[str]:
+    """The URLs of the square's images Hugo made (WebP renditions and the PNG fallback)."""
+    return set(re.findall(r"/posts/toy/square_hu[^\"\s,]*", html))
+
+
+def shows(url: str, rgb: tuple[int, int, int]) -> bool:
+    """Whether the image at `url` is the colour `rgb` (WebP is lossy: within a few levels)."""
+    from PIL import Image
+
+    with urllib.request.urlopen(url, timeout=10) as r:
+        got = Image.open(io.BytesIO(r.read())).convert("RGB").getpixel((5, 5))
+    return max(abs(a - b) for a, b in zip(got, rgb, strict=True)) < 8
+
+
+@pytest.mark.slow
+def test_a_changed_figure_is_never_shown_through_its_old_renditions(square_site):
+    """The page reloads once Hugo rebuilt it with the new figure's renditions, and only the
+    page (no full rebuild of the site)."""
+    port = free_port()
+    proc = start_preview(square_site, port)
+    base, url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/posts/toy/"
+    try:
+        html = wait_for(lambda: (lambda h: h if h and renditions(h) else None)(http_get(url)))
+        status_url = _status_url(html)
+        wait_for(lambda: not json.loads(http_get(status_url))["busy"])
+        time.sleep(NO_REBUILD_SECONDS + 0.5)  # the start's own batch has reloaded, if at all
+        html = http_get(url)
+        old = renditions(html)
+        assert len(old) >= 2 and all(shows(base + u, (200, 0, 0)) for u in old)
+        for rgb in ((0, 0, 200), (0, 160, 0)):
+            reload = json.loads(http_get(status_url))["reload"]
+            text = (square_site / "toy/post.toml").read_text()
+            (square_site / "toy/post.toml").write_text(re.sub(
+                r"rgb = \[.*\]", f"rgb = {list(rgb)}", text))
+            wait_for(lambda r=reload: json.loads(http_get(status_url))["reload"] > r,
+                     timeout=60)
+            new = renditions(http_get(url))  # what the page shows as it reloads
+            assert len(new) == len(old) and not new & old
+            assert all(shows(base + u, rgb) for u in new)
+            old = new
+        assert "Change of config file detected" not in (square_site / "preview.log").read_text()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
