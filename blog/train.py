@@ -26,6 +26,7 @@ from torch import nn
 from blog.config import PostConfig, TrainConfig, derive_seed
 from blog.mixture import GaussianMixture, from_config
 from blog.nets import init_seeded, n_params
+from blog.optim import Adam, flatten_, unflatten_
 
 # loss(model, x_0, generator) -> scalar tensor
 LossFn = Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor]
@@ -84,17 +85,14 @@ def fit(model: nn.Module, loss_fn: LossFn, data: GaussianMixture, cfg: TrainConf
     """Train `model` in place; return (the EMA copy, or the model when ema_decay = 0; History)."""
     rng = np.random.default_rng(derive_seed(seed, name, "data"))
     gen = torch.Generator().manual_seed(derive_seed(seed, name, "noise"))
-    params = list(model.parameters())
-    opt = torch.optim.Adam(params, lr=cfg.lr, fused=True)  # one kernel for all tensors
     ema = copy.deepcopy(model).requires_grad_(False) if cfg.ema_decay > 0 else None
-    ema_params = list(ema.parameters()) if ema is not None else []
+    opt = Adam(model.parameters())  # the parameters become views into one vector, opt.theta
+    ema_theta = flatten_(ema.parameters()) if ema is not None else None
     losses: list[float] = []
     bar = ProgressBar(f"train {name}", cfg.steps) if progress else None
     start = time.perf_counter()
     with torch_threads(TRAIN_THREADS):
         for step in range(cfg.steps):
-            for group in opt.param_groups:
-                group["lr"] = lr_at(step, cfg)
             x_0 = torch.from_numpy(data.sample(cfg.batch_size, rng).astype(np.float32))
             loss = loss_fn(model, x_0, gen)
             value = loss.item()
@@ -102,19 +100,23 @@ def fit(model: nn.Module, loss_fn: LossFn, data: GaussianMixture, cfg: TrainConf
                 raise TrainingDiverged(f"training {name}: the loss is {value} at step {step} of "
                                        f"{cfg.steps}; nothing was saved (is {name}.lr = "
                                        f"{cfg.lr:g} too large?)")
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             loss.backward()
-            opt.step()
-            if ema is not None:
-                with torch.no_grad():
-                    # warm-started decay: min(decay, (1 + step) / (10 + step))
-                    d = min(cfg.ema_decay, (1 + step) / (10 + step))
-                    torch._foreach_lerp_(ema_params, params, 1 - d)
+            opt.step(lr_at(step, cfg))
+            if ema_theta is not None:
+                # warm-started decay: min(decay, (1 + step) / (10 + step))
+                d = min(cfg.ema_decay, (1 + step) / (10 + step))
+                ema_theta.lerp_(opt.theta, 1 - d)
             losses.append(value)
             if bar:
                 bar.update(step + 1, f"loss {losses[-1]:.4f}")
     if bar:
         bar.close()
+    for net in (model, ema):
+        if net is not None:  # own storage again: a saved state_dict holds only its tensors
+            unflatten_(net.parameters())
+            for p in net.parameters():
+                p.grad = None
     return (ema if ema is not None else model).eval(), History(losses, time.perf_counter() - start)
 
 
