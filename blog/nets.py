@@ -62,7 +62,7 @@ class MLP(nn.Module):
             e = self.embed(sinusoidal_embedding(levels, self.emb_dim, self.max_freq))  # (U, hidden)
             biases = [b + film(e) for b, film in zip(biases, self.film, strict=True)]
             if index is not None:
-                biases = [b[index] for b in biases]  # (N, hidden)
+                biases = [b.index_select(0, index) for b in biases]  # (N, hidden)
         # without autograd (sampling) the activations are overwritten in place: half the time
         inplace = not torch.is_grad_enabled()
         h = x
