@@ -59,6 +59,7 @@ class Schedule:
     posterior_mean_coef2: torch.Tensor  # multiplies x_t
     # the same process as x_t / sqrt(abar_t) = x_0 + sigma_t eps (Karras et al. 2022, Table 1, VP)
     sigmas: torch.Tensor  # \sigma_t = sqrt((1 - abar_t) / abar_t), increasing in t
+    log_sigmas: torch.Tensor  # \log\sigma_t, the table blog.edm interpolates in real t
 
     @property
     def T(self) -> int:
@@ -91,7 +92,8 @@ def make_schedule(T: int, kind: str = "linear", beta_start: float = 1e-4,
         "posterior_mean_coef2": (1 - prev) * np.sqrt(1 - betas) / (1 - alphas_cumprod),
         "sigmas": np.sqrt((1 - alphas_cumprod) / alphas_cumprod),
     }
-    return Schedule(**{k: torch.tensor(v, dtype=torch.float64) for k, v in a.items()})
+    tables = {k: torch.tensor(v, dtype=torch.float64) for k, v in a.items()}
+    return Schedule(**tables, log_sigmas=tables["sigmas"].log())
 
 
 def schedule_from(cfg: DDPMConfig) -> Schedule:

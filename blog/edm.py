@@ -41,15 +41,15 @@ if TYPE_CHECKING:
 # real t <-> sigma_t: log sigma_t linear between the schedule's integer t
 def sigma_at(schedule: Schedule, t: torch.Tensor) -> torch.Tensor:
     """sigma_t for real t in [0, T - 1], float64; equal to schedule.sigmas at integer t."""
-    log_sigmas = schedule.sigmas.log()
+    log_sigmas = schedule.log_sigmas
     t = t.to(torch.float64).clamp(0, len(log_sigmas) - 1)
-    i = t.floor().long().clamp(max=len(log_sigmas) - 2)
+    i = t.long().clamp_(max=len(log_sigmas) - 2)  # floor(t), t >= 0
     return torch.lerp(log_sigmas[i], log_sigmas[i + 1], t - i).exp()
 
 
 def t_at(schedule: Schedule, sigma: torch.Tensor) -> torch.Tensor:
     """The real t with sigma_t = sigma (float64); 0 or T - 1 outside [sigma_0, sigma_{T-1}]."""
-    log_sigmas, log_sigma = schedule.sigmas.log(), sigma.to(torch.float64).log()
+    log_sigmas, log_sigma = schedule.log_sigmas, sigma.to(torch.float64).log()
     i = (torch.searchsorted(log_sigmas, log_sigma) - 1).clamp(0, schedule.T - 2)
     t = i + (log_sigma - log_sigmas[i]) / (log_sigmas[i + 1] - log_sigmas[i])
     return t.clamp(0, schedule.T - 1)

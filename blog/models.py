@@ -21,7 +21,7 @@ from torch import nn
 from blog import ddpm, edm, score, vae, weights
 from blog.config import PostConfig, derive_seed
 from blog.mixture import GaussianMixture, from_config
-from blog.train import Family, progress_steps, torch_threads, train_family
+from blog.train import Family, progress_steps, steady_allocator, torch_threads, train_family
 
 SAMPLE_THREADS = 1  # sampling on one thread too: results never depend on the caller's setting
 
@@ -200,6 +200,7 @@ def sample_progressive(name: ModelName | str, cfg: PostConfig, n: int, seed: int
                        ) -> Iterator[torch.Tensor]:
     """Every intermediate x (N, 2) of the model's sampler; draws from a generator seeded by seed.
     `model`: the trained network of the sampler's family (default: trained or cached here)."""
+    steady_allocator()
     spec = REGISTRY[ModelName(name)]
     if spec.family is None:
         model = None

@@ -53,14 +53,16 @@ class MLP(nn.Module):
         self.out = nn.Linear(hidden, d_out)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        # one bias per layer: b_l + E_l e(c), (hidden,) or (N, hidden)
+        # one bias per layer: b_l + E_l e(c), (hidden,) or one row per distinct c, (U, hidden)
         biases = [layer.bias for layer in self.layers]
+        groups = index = None
         if self.emb_dim:
-            levels, index = _levels(c)  # each distinct c is embedded once: (U,), (N,) or None
+            # each distinct c is embedded once: levels (U,), and how the N samples map to them
+            levels, groups, index = _levels(c)
             e = self.embed(sinusoidal_embedding(levels, self.emb_dim, self.max_freq))  # (U, hidden)
             biases = [b + film(e) for b, film in zip(biases, self.film, strict=True)]
             if index is not None:
-                biases = [b[index] for b in biases]  # (N, hidden)
+                biases = [b.index_select(0, index) for b in biases]  # (N, hidden)
         # without autograd (sampling) the activations are overwritten in place: half the time
         inplace = not torch.is_grad_enabled()
         h = x
@@ -68,17 +70,33 @@ class MLP(nn.Module):
             xb = x @ self.fourier_B  # (N, fourier)
             h = torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=1)
         for layer, bias in zip(self.layers, biases, strict=True):
-            h = nn.functional.silu(torch.addmm(bias, h, layer.weight.t()), inplace=inplace)
+            if groups is None:
+                h = torch.addmm(bias, h, layer.weight.t())
+            else:  # U groups of N / U consecutive samples: a broadcast add, not a gather
+                h = torch.mm(h, layer.weight.t())  # (N, hidden)
+                h = (h.view(-1, groups, h.shape[1]) + bias[:, None]).view(h.shape)
+            h = nn.functional.silu(h, inplace=inplace)
         return self.out(h)
 
 
-def _levels(c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The distinct values of c (N,) and the index of each c among them; (c[:1], None) when all
-    are equal (a sampler's step), so the caller broadcasts instead of gathering."""
+def _levels(c: torch.Tensor) -> tuple[torch.Tensor, int | None, torch.Tensor | None]:
+    """(levels, groups, index): the distinct values of c (N,) and how each c maps to them.
+    (c[:1], None, None) when all are equal (a sampler's step: the caller broadcasts);
+    (c[::G], G, None) when c is U runs of G = N / U equal values (a training minibatch whose
+    levels were drawn once per G samples: the caller reshapes to (U, G, .)); otherwise the sorted
+    distinct values and the index of each c among them (the caller gathers)."""
     c = c.reshape(-1)
-    if c.numel() == 1 or bool((c == c[0]).all()):
-        return c[:1], None
-    return torch.unique(c, return_inverse=True)
+    n = c.numel()
+    runs = 1 + int((c[1:] != c[:-1]).sum()) if n > 1 else 1
+    if runs == 1:
+        return c[:1], None, None
+    if n % runs == 0:
+        g = n // runs
+        grid = c.view(runs, g)  # (U, G)
+        if bool((grid == grid[:, :1]).all()):
+            return grid[:, 0], g, None
+    levels, index = torch.unique(c, return_inverse=True)
+    return levels, None, index
 
 
 def n_params(model: nn.Module) -> int:

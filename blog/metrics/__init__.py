@@ -1,4 +1,5 @@
-"""How close a set of samples is to the mixture p, each number with its 95 % interval. NumPy only.
+"""How close a set of samples is to the mixture p, each number with its 95 % interval. NumPy (and
+torch's vectorised exp for the MMD's kernel tiles, see mmd.py).
 
     evaluate(x, mixture, bandwidth=None) -> Report      every metric of one sample
     paired(x_a, x_b, mixture, bandwidth=None)           differences a - b of two paired samples
