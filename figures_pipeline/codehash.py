@@ -24,6 +24,7 @@ A project module is a file under the project root (`a/b.py` or `a/b/__init__.py`
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,14 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# Parsed files by (module, path, is package), with their bytes: every Analyzer of this process
+# reuses a file's tree while its bytes are unchanged. ModuleInfo's fields other than `imported`
+# follow from the file alone (its tree, names, imports, opacity, digest); `imported` also depends
+# on which other modules exist, so a reused info gets it recomputed.
+_PARSED: dict[tuple[str, Path, bool], tuple[bytes, ModuleInfo]] = {}
+PARSED_LIMIT = 512
+
+
 class Analyzer:
     """Parses each project file once; answers `stage_deps(module, function)`."""
 
@@ -109,8 +118,14 @@ class Analyzer:
 
     def _parse(self, name: str, path: Path, is_pkg: bool) -> ModuleInfo:
         rel = path.relative_to(self.root).as_posix()
+        source = path.read_bytes()
+        known = _PARSED.get((name, path, is_pkg))
+        if known is not None and known[0] == source:
+            # the same bytes as at an earlier plan (a preview replans on every save): its tree
+            # and what follows from the file alone; what depends on the other files is redone
+            return dataclasses.replace(known[1], imported=None)
         try:
-            tree = ast.parse(path.read_bytes(), filename=rel)
+            tree = ast.parse(source, filename=rel)
         except SyntaxError as e:
             raise CodeError(f"{rel}:{e.lineno}: syntax error: {e.msg}") from None
         info = ModuleInfo(name, path, rel, tree, is_pkg)
@@ -120,6 +135,9 @@ class Analyzer:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 for alias, target in self._import_targets(node, info):
                     info.imports[alias] = target
+        if len(_PARSED) >= PARSED_LIMIT:
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[(name, path, is_pkg)] = (source, info)
         return info
 
     def _package_of(self, info: ModuleInfo) -> str:

@@ -172,3 +172,20 @@ def test_hashes_ignore_comments_but_not_code(project):
     assert Analyzer(project).stage_deps("pkg.stages", "one").units == before
     stages.write_text(stages.read_text().replace("K = 3", "K = 4"))
     assert Analyzer(project).stage_deps("pkg.stages", "one").units != before
+
+
+def test_an_unchanged_file_is_parsed_once_but_sees_modules_added_since(project):
+    """A preview replans on every save: a file whose bytes did not change keeps its parse, but
+    what its imports resolve to is found again (a module file may have appeared)."""
+    stages = project / "pkg/stages.py"
+    stages.write_text("from pkg import extra\n" + stages.read_text().replace(
+        "return shapes.square(x) * K", "return shapes.square(x) * K * extra.X"))
+    first = Analyzer(project)
+    assert not any(u.startswith("pkg/extra.py") for u in
+                   first.stage_deps("pkg.stages", "one").units)
+    (project / "pkg/extra.py").write_text("X = 1\n")
+    second = Analyzer(project)
+    assert any(u.startswith("pkg/extra.py") for u in second.stage_deps("pkg.stages", "one").units)
+    assert second.find("pkg.stages").tree is first.find("pkg.stages").tree  # parsed once
+    stages.write_text(stages.read_text() + "\nY = 2\n")
+    assert Analyzer(project).find("pkg.stages").tree is not first.find("pkg.stages").tree
