@@ -16,14 +16,15 @@ reads Hugo's terminal output (passed through) to know when its rebuild is done, 
 does the status tell the page to reload. The site's layouts, styles and config are watched too:
 an edit there reloads the page the same way.
 
-A figure Hugo processes (a PNG shown through WebP renditions) sits in static/, which the site also
-mounts as assets; but Hugo's server takes a change in a static folder for a static file's only
-(it syncs the file, and keeps serving the renditions of the old figure). So the preview mirrors
+A figure the page gets through Hugo's resources (on the site, WebP renditions; under the preview,
+the PNG at a URL of its content) sits in static/, which the site also mounts as assets; but Hugo's
+server takes a change in a static folder for a static file's only (it syncs the file, and keeps
+serving the page that names the old figure's URL). So the preview mirrors
 the posts' outputs, hard-linked, in .cache/figures/preview-assets/, and mounts that folder as
 assets ahead of the site's own mounts (a config file of the preview's, .cache/figures/
 preview-hugo.json, read after the site's: the mounts Hugo resolves for the site, the mirror
 first). A batch that placed outputs relinks the changed ones there: Hugo sees an asset change,
-rebuilds only the pages that use it (new renditions), and the page reloads after that rebuild.
+rebuilds only the pages that use it (the figure's new URL), and the page reloads after that rebuild.
 A `make site` build never reads the mirror.
 """
 
