@@ -58,12 +58,12 @@ class ScoreNet(nn.Module):
 # excerpt: dsm-loss
 def dsm_loss(model: ScoreNet, x: torch.Tensor, sigmas: torch.Tensor,
              generator: torch.Generator) -> torch.Tensor:
-    """Eq. 6 with lambda = sigma^2: mean of 1/2 || sigma s_theta(x + sigma z, sigma) + z ||^2."""
+    """Eq. 6, lambda = sigma^2: mean of 1/2 || sigma s_theta(x + sigma eps, sigma) + eps ||^2."""
     i = torch.randint(0, len(sigmas), (x.shape[0],), generator=generator)
     sigma = sigmas[i].to(torch.float32)
-    z = torch.randn(x.shape, generator=generator)
-    x_tilde = x + sigma[:, None] * z
-    return 0.5 * ((sigma[:, None] * model(x_tilde, sigma) + z) ** 2).sum(-1).mean()
+    eps = torch.randn(x.shape, generator=generator)
+    x_tilde = x + sigma[:, None] * eps
+    return 0.5 * ((sigma[:, None] * model(x_tilde, sigma) + eps) ** 2).sum(-1).mean()
 # end excerpt
 
 
