@@ -150,7 +150,7 @@ window.DiffusionMaths = (() => {
     const s = { T, betas, alphas_cumprod: arr(), alphas_cumprod_prev: arr(), sqrt_alphas_cumprod: arr(),
       sqrt_one_minus_alphas_cumprod: arr(), sqrt_recip_alphas_cumprod: arr(),
       sqrt_recipm1_alphas_cumprod: arr(), posterior_variance: arr(), posterior_mean_coef1: arr(),
-      posterior_mean_coef2: arr(), sigmas: arr() };
+      posterior_mean_coef2: arr(), sigmas: arr(), log_sigmas: arr() };
     let abar = 1;
     for (let t = 0; t < n; t++) {
       const b = betas[t], prev = abar;
@@ -165,6 +165,7 @@ window.DiffusionMaths = (() => {
       s.posterior_mean_coef1[t] = b * Math.sqrt(prev) / (1 - abar);
       s.posterior_mean_coef2[t] = (1 - prev) * Math.sqrt(1 - b) / (1 - abar);
       s.sigmas[t] = Math.sqrt((1 - abar) / abar);
+      s.log_sigmas[t] = Math.log(s.sigmas[t]);
     }
     return s;
   }
