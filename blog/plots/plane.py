@@ -76,7 +76,8 @@ def mixture_samples(mixture: GaussianMixture, samples: np.ndarray, *,
         ax_p.set_title(r"density $p(x)$")
         draw_backdrop(ax_x, mixture, limits)
         _scatter(ax_x, samples, theme().data)
-        ax_x.set_title(rf"{len(samples):,} samples $x \sim p(x)$")
+        # a phone's panel is too narrow for the title on one line
+        ax_x.set_title(rf"{len(samples):,} samples{chr(10) if look().narrow else ' '}$x \sim p(x)$")
         for ax in (ax_p, ax_x):
             plane(ax, limits)
     return finish(fig)
